@@ -1,0 +1,64 @@
+/*
+ * API tokens and authentication.
+ *
+ * A token is "zgt_" followed by 32 random bytes in hex. The store keeps
+ * only HMAC-SHA-256 of the token under the system key "token_hmac"; a
+ * lookup recomputes the HMAC and compares the stored one in constant time.
+ * Token ids ("tok_" and 12 random bytes in hex) are not secret and appear
+ * in logs and audit events in place of the token.
+ */
+#ifndef ZG_AUTHN_AUTHN_H
+#define ZG_AUTHN_AUTHN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/errmsg.h"
+#include "store/store.h"
+#include "vault/vault.h"
+
+#define ZG_TOKEN_PREFIX "zgt_"
+#define ZG_TOKEN_LEN (4 + 64)
+#define ZG_TOKEN_MAX_TTL_S (366LL * 24 * 3600)
+#define ZG_ADMIN_TOKEN_FILE "admin.token"
+#define ZG_BOOTSTRAP_USER "admin"
+
+/* Who is calling: taken from a verified token, never from a request body. */
+typedef struct zg_principal {
+	char user_id[ZG_USER_MAX];
+	char token_id[ZG_ID_MAX];
+	bool admin;
+} zg_principal;
+
+/*
+ * Verifies an Authorization header value ("Bearer <token>"). Fails with
+ * ZG_ERR_UNAUTHENTICATED for a missing, malformed, unknown, expired or
+ * revoked token, with a message that says which but never echoes the token.
+ */
+zg_err zg_authn_bearer(zg_vault *v, const char *header, int64_t now,
+    zg_principal *out, zg_errmsg *em);
+
+/* True if user_id is 1 to 128 bytes of [A-Za-z0-9._@:+-]. */
+bool zg_user_id_valid(const char *user_id);
+
+/* True if id has the form "tok_" followed by 24 lower-case hex digits. */
+bool zg_token_id_valid(const char *id);
+
+/*
+ * Creates a token for user_id valid for ttl_s seconds (0: never expires).
+ * token receives the secret (ZG_TOKEN_LEN + 1 bytes), to be shown once.
+ */
+zg_err zg_token_create(zg_vault *v, const char *user_id, int64_t ttl_s,
+    bool admin, char token[ZG_TOKEN_LEN + 1], zg_token_row *row);
+
+/* Revokes token id. ZG_ERR_NOT_FOUND if it does not exist. */
+zg_err zg_token_revoke(zg_vault *v, const char *id);
+
+/*
+ * On the first start of a data directory, creates an admin token that never
+ * expires and writes it to DIR/admin.token (mode 0600, created exclusively).
+ * Later starts leave everything as it is. The token is never logged.
+ */
+zg_err zg_token_bootstrap(zg_vault *v, const char *data_dir, zg_errmsg *em);
+
+#endif

@@ -1,0 +1,205 @@
+#include "base/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+void
+zg_config_defaults(zg_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
+	cfg->listen_port = 8420;
+	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./zguard-data");
+	cfg->max_body_bytes = 1024 * 1024;
+	cfg->max_value_bytes = 64 * 1024;
+	cfg->seal = ZG_SEAL_KEYFILE;
+	cfg->log_level = ZG_LOG_INFO;
+	cfg->audit_tree_head_interval_s = 10;
+	cfg->audit_max_metadata_bytes = 16 * 1024;
+	cfg->audit_queue_size = 10000;
+	snprintf(cfg->audit_critical_events, sizeof(cfg->audit_critical_events),
+	    "authentication_failure_burst,credential_revoke,token_revoke,"
+	    "root_rotate,kek_rotate,user_erase,audit_failure");
+}
+
+zg_err
+zg_config_set_listen(zg_config *cfg, const char *value, zg_errmsg *em)
+{
+	const char *host_start = value;
+	const char *host_end;
+	const char *port_str;
+
+	if (value[0] == '[') {
+		host_start = value + 1;
+		host_end = strchr(host_start, ']');
+		if (host_end == NULL || host_end[1] != ':')
+			goto bad;
+		port_str = host_end + 2;
+	} else {
+		host_end = strrchr(value, ':');
+		if (host_end == NULL)
+			goto bad;
+		port_str = host_end + 1;
+	}
+	size_t host_len = (size_t)(host_end - host_start);
+	if (host_len == 0 || host_len >= sizeof(cfg->listen_host))
+		goto bad;
+	char *end;
+	errno = 0;
+	long port = strtol(port_str, &end, 10);
+	if (errno != 0 || *port_str == '\0' || *end != '\0' || port < 1 ||
+	    port > 65535)
+		goto bad;
+	memcpy(cfg->listen_host, host_start, host_len);
+	cfg->listen_host[host_len] = '\0';
+	cfg->listen_port = (unsigned)port;
+	return ZG_OK;
+bad: {
+	char q[ZG_QUOTE_MAX];
+	zg_quote_value(value, q, sizeof(q));
+	return zg_fail(em, ZG_ERR_CONFIG,
+	    "invalid listen address \"%s\"; expected HOST:PORT such as "
+	    "127.0.0.1:8420 or [::1]:8420", q);
+}
+}
+
+static int
+parse_size(const char *value, size_t min, size_t max, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(value, &end, 10);
+	if (errno != 0 || value[0] == '\0' || value[0] == '-' || *end != '\0' ||
+	    v < min || v > max)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int
+copy_str(char *dst, size_t dstsz, const char *value)
+{
+	size_t n = strlen(value);
+	if (n >= dstsz)
+		return -1;
+	memcpy(dst, value, n + 1);
+	return 0;
+}
+
+struct load_ctx {
+	zg_config *cfg;
+	zg_errmsg *em;
+	zg_err err;
+};
+
+#define KEY(s, k) (strcmp(section, (s)) == 0 && strcmp(name, (k)) == 0)
+
+static int
+on_ini_entry(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct load_ctx *ctx = user;
+	zg_config *cfg = ctx->cfg;
+	size_t n;
+	int bad = 0;
+
+	if (ctx->err != ZG_OK)
+		return 0;
+	if (KEY("server", "listen")) {
+		if (zg_config_set_listen(cfg, value, ctx->em) != ZG_OK) {
+			ctx->err = ZG_ERR_CONFIG;
+			return 0;
+		}
+	} else if (KEY("server", "data")) {
+		bad = copy_str(cfg->data_dir, sizeof(cfg->data_dir), value);
+	} else if (KEY("server", "max_body_bytes")) {
+		bad = parse_size(value, 1024, (size_t)1 << 30, &cfg->max_body_bytes);
+	} else if (KEY("server", "http_threads")) {
+		bad = parse_size(value, 0, 256, &n);
+		cfg->http_threads = (unsigned)n;
+	} else if (KEY("server", "workers")) {
+		bad = parse_size(value, 0, 1024, &n);
+		cfg->workers = (unsigned)n;
+	} else if (KEY("server", "tls_cert")) {
+		bad = copy_str(cfg->tls_cert, sizeof(cfg->tls_cert), value);
+	} else if (KEY("server", "tls_key")) {
+		bad = copy_str(cfg->tls_key, sizeof(cfg->tls_key), value);
+	} else if (KEY("vault", "seal")) {
+		if (strcmp(value, "keyfile") == 0)
+			cfg->seal = ZG_SEAL_KEYFILE;
+		else if (strcmp(value, "passphrase") == 0)
+			cfg->seal = ZG_SEAL_PASSPHRASE;
+		else
+			bad = 1;
+	} else if (KEY("vault", "max_value_bytes")) {
+		bad = parse_size(value, 1, 16 * 1024 * 1024, &cfg->max_value_bytes);
+	} else if (KEY("log", "level")) {
+		bad = zg_log_parse_level(value, &cfg->log_level) != 0;
+	} else if (KEY("audit", "tree_head_interval_seconds")) {
+		bad = parse_size(value, 1, 86400, &n);
+		cfg->audit_tree_head_interval_s = (unsigned)n;
+	} else if (KEY("audit", "max_metadata_bytes")) {
+		bad = parse_size(value, 64, 1024 * 1024,
+		    &cfg->audit_max_metadata_bytes);
+	} else if (KEY("audit", "syslog")) {
+		bad = copy_str(cfg->audit_syslog, sizeof(cfg->audit_syslog), value);
+	} else if (KEY("audit", "json_file")) {
+		bad = copy_str(cfg->audit_json_file, sizeof(cfg->audit_json_file),
+		    value);
+	} else if (KEY("audit", "critical_events")) {
+		bad = copy_str(cfg->audit_critical_events,
+		    sizeof(cfg->audit_critical_events), value);
+	} else if (KEY("audit", "queue_size")) {
+		bad = parse_size(value, 1, 10000000, &n);
+		cfg->audit_queue_size = (unsigned)n;
+	} else {
+		ctx->err = zg_fail(ctx->em, ZG_ERR_CONFIG,
+		    "unknown setting \"%s\" in section [%s]", name, section);
+		return 0;
+	}
+	if (bad) {
+		char q[ZG_QUOTE_MAX];
+		zg_quote_value(value, q, sizeof(q));
+		ctx->err = zg_fail(ctx->em, ZG_ERR_CONFIG,
+		    "invalid value \"%s\" for setting \"%s\" in section [%s]", q,
+		    name, section);
+		return 0;
+	}
+	return 1;
+}
+
+zg_err
+zg_config_load_file(zg_config *cfg, const char *path, zg_errmsg *em)
+{
+	struct load_ctx ctx = {cfg, em, ZG_OK};
+	int rc = ini_parse(path, on_ini_entry, &ctx);
+	if (ctx.err != ZG_OK)
+		return ctx.err;
+	if (rc < 0)
+		return zg_fail(em, ZG_ERR_CONFIG,
+		    "cannot read config file %s: %s", path, strerror(errno));
+	if (rc > 0)
+		return zg_fail(em, ZG_ERR_CONFIG,
+		    "config file %s has a syntax error on line %d", path, rc);
+	return ZG_OK;
+}
+
+zg_err
+zg_config_validate(const zg_config *cfg, zg_errmsg *em)
+{
+	if ((cfg->tls_cert[0] == '\0') != (cfg->tls_key[0] == '\0'))
+		return zg_fail(em, ZG_ERR_CONFIG,
+		    "tls_cert and tls_key must be set together");
+	if (cfg->data_dir[0] == '\0')
+		return zg_fail(em, ZG_ERR_CONFIG, "data directory is empty");
+	if (cfg->max_value_bytes >= cfg->max_body_bytes)
+		return zg_fail(em, ZG_ERR_CONFIG,
+		    "max_value_bytes (%zu) must be below max_body_bytes (%zu)",
+		    cfg->max_value_bytes, cfg->max_body_bytes);
+	return ZG_OK;
+}

@@ -1,0 +1,73 @@
+/*
+ * Daemon settings: defaults, an INI file, then command-line flags, each
+ * overriding the one before. Example file:
+ *
+ *   [server]
+ *   listen = 127.0.0.1:8420
+ *   data = /var/lib/zguard
+ *   max_body_bytes = 1048576
+ *   tls_cert = /etc/zguard/cert.pem
+ *   tls_key = /etc/zguard/key.pem
+ *
+ *   [vault]
+ *   seal = keyfile            ; or passphrase
+ *   max_value_bytes = 65536
+ *
+ *   [log]
+ *   level = info
+ *
+ *   [audit]
+ *   tree_head_interval_seconds = 10
+ *   max_metadata_bytes = 16384
+ *   syslog = tcp://127.0.0.1:6514
+ *   json_file = /var/log/zguard/audit.jsonl
+ *   critical_events = authentication_failure,credential_revoke,...
+ */
+#ifndef ZG_BASE_CONFIG_H
+#define ZG_BASE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/errmsg.h"
+#include "base/log.h"
+
+enum zg_seal_kind {
+	ZG_SEAL_KEYFILE = 0,
+	ZG_SEAL_PASSPHRASE,
+};
+
+typedef struct zg_config {
+	char listen_host[256];   /* numeric address, e.g. 127.0.0.1 or ::1 */
+	unsigned listen_port;
+	char data_dir[1024];
+	size_t max_body_bytes;
+	size_t max_value_bytes;
+	unsigned http_threads;   /* 0: one per core */
+	unsigned workers;        /* 0: four per core, at least 8 */
+	char tls_cert[1024];     /* empty: plain HTTP */
+	char tls_key[1024];
+	enum zg_seal_kind seal;
+	enum zg_log_level log_level;
+
+	unsigned audit_tree_head_interval_s;
+	size_t audit_max_metadata_bytes;
+	char audit_syslog[256];          /* tcp://host:port or udp://host:port */
+	char audit_json_file[1024];
+	char audit_critical_events[1024]; /* comma-separated list */
+	unsigned audit_queue_size;
+} zg_config;
+
+/* Fills cfg with the defaults. */
+void zg_config_defaults(zg_config *cfg);
+
+/* Reads an INI file over cfg. Unknown keys and bad values are errors. */
+zg_err zg_config_load_file(zg_config *cfg, const char *path, zg_errmsg *em);
+
+/* Sets listen_host and listen_port from "HOST:PORT" or "[V6]:PORT". */
+zg_err zg_config_set_listen(zg_config *cfg, const char *value, zg_errmsg *em);
+
+/* Checks cross-field rules, such as a TLS certificate without a key. */
+zg_err zg_config_validate(const zg_config *cfg, zg_errmsg *em);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * The HTTP API server.
+ *
+ * Every route is one row of the route table (routes.c): method, path
+ * pattern, handler, the resource and action that authorization checks, and
+ * the audit event type it records. The pipeline in dispatch.c runs, for
+ * every request and in this order: authentication, the access decision,
+ * the handler, then the audit record, so that no handler can skip a step.
+ *
+ * Threads: libmicrohttpd's epoll thread pool (one thread per core) parses
+ * requests; a request that reaches a handler is suspended and handed to a
+ * worker pool, because handlers block on the store and on fsync. The
+ * response is queued when libmicrohttpd calls back after the resume,
+ * which also keeps HTTP keep-alive working (libmicrohttpd 0.9.75 closes
+ * the connection when a response is queued on the first call).
+ */
+#ifndef ZG_SERVER_SERVER_H
+#define ZG_SERVER_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "authn/authn.h"
+#include "base/buf.h"
+#include "base/config.h"
+#include "base/errmsg.h"
+#include "store/store.h"
+#include "vault/vault.h"
+
+struct zg_audit;
+struct zg_server;
+
+/* Everything a handler can reach. */
+typedef struct zg_app {
+	zg_config cfg;
+	zg_store *st;
+	zg_keyring *kr;
+	zg_vault vault;
+	struct zg_audit *audit;     /* NULL until the audit log is wired */
+	struct zg_server *server;
+} zg_app;
+
+#define ZG_MAX_PARAMS 2
+#define ZG_PARAM_MAX 160
+#define ZG_MAX_QUERY 16
+
+typedef struct zg_request zg_request;
+typedef zg_err (*zg_handler_fn)(zg_app *app, zg_request *req);
+
+enum {
+	ZG_ROUTE_NO_AUTH = 1 << 0,   /* no token needed */
+	ZG_ROUTE_INLINE = 1 << 1,    /* cheap: run on the HTTP thread */
+	ZG_ROUTE_SENSITIVE = 1 << 2, /* the response carries a secret */
+};
+
+typedef struct zg_route {
+	const char *method;
+	const char *pattern;      /* "/v1/credentials/{id}/value" */
+	zg_handler_fn handler;
+	const char *resource;     /* for zg_authz_check */
+	const char *action;
+	const char *event_type;   /* audit eventType; NULL records nothing */
+	unsigned flags;
+	const char *summary;
+} zg_route;
+
+struct zg_query_arg {
+	char *key;
+	char *value;
+};
+
+/* One HTTP request on its way through the pipeline. */
+struct zg_request {
+	zg_app *app;
+	const zg_route *route;
+	char method[16];
+	char path[512];
+	char params[ZG_MAX_PARAMS][ZG_PARAM_MAX];
+	size_t nparams;
+	struct zg_query_arg query[ZG_MAX_QUERY];
+	size_t nquery;
+	bool query_overflow;
+	char *authorization;       /* wiped when the request ends */
+	char user_agent[256];
+	char client_ip[64];
+	char request_id[24];
+	zg_buf body;
+	zg_principal principal;
+	bool authenticated;
+	int64_t start_us;
+
+	/* Response, set by the handler or by the pipeline. */
+	int status;
+	json_t *response;
+	zg_errmsg em;
+	zg_err result;
+
+	/* Audit details a handler may add: the object acted on and extra
+	 * metadata (a JSON object owned by the request). */
+	char audit_resource[256];
+	json_t *audit_metadata;
+};
+
+/* The route table, terminated by a row whose method is NULL. */
+extern const zg_route zg_routes[];
+
+/*
+ * Finds the route for method and path; captures {params} into req. Returns
+ * ZG_ERR_NOT_FOUND if no pattern matches the path, ZG_ERR_METHOD if one
+ * does but not for this method (allow then lists the methods).
+ */
+zg_err zg_route_match(const char *method, const char *path, zg_request *req,
+    char *allow, size_t allowsz);
+
+/* Returns the query argument key, or NULL. */
+const char *zg_req_query(const zg_request *req, const char *key);
+
+/* Sets a 2xx response; takes ownership of body. */
+void zg_req_reply(zg_request *req, int status, json_t *body);
+
+/* Runs authentication, authorization, the handler and the audit record. */
+void zg_dispatch(zg_request *req);
+
+/* Builds {"error":{"code","message"}} for err and the message in em. */
+json_t *zg_error_body(zg_err err, const zg_errmsg *em);
+
+/* Starts listening per app->cfg. */
+zg_err zg_server_start(zg_app *app, struct zg_server **out, zg_errmsg *em);
+
+/* Stops accepting, waits for in-flight requests, then stops. */
+void zg_server_stop(struct zg_server *srv);
+
+/* Handlers (handlers_*.c). */
+zg_err zg_h_health(zg_app *app, zg_request *req);
+zg_err zg_h_seal_status(zg_app *app, zg_request *req);
+zg_err zg_h_unseal(zg_app *app, zg_request *req);
+zg_err zg_h_rotate_root(zg_app *app, zg_request *req);
+zg_err zg_h_rotate_kek(zg_app *app, zg_request *req);
+zg_err zg_h_cred_create(zg_app *app, zg_request *req);
+zg_err zg_h_cred_list(zg_app *app, zg_request *req);
+zg_err zg_h_cred_get(zg_app *app, zg_request *req);
+zg_err zg_h_cred_value(zg_app *app, zg_request *req);
+zg_err zg_h_cred_rotate(zg_app *app, zg_request *req);
+zg_err zg_h_cred_revoke(zg_app *app, zg_request *req);
+zg_err zg_h_cred_lease(zg_app *app, zg_request *req);
+zg_err zg_h_lease_redeem(zg_app *app, zg_request *req);
+zg_err zg_h_token_create(zg_app *app, zg_request *req);
+zg_err zg_h_token_revoke(zg_app *app, zg_request *req);
+
+/* Parses the body as a JSON object with only the allowed keys. An empty
+ * body counts as {} when empty_ok is true. */
+zg_err zg_req_json(zg_request *req, const char *const *allowed, bool empty_ok,
+    json_t **out);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * Private to the SQLite backend: the handle, connection handling, the
+ * helpers of sqlite_util.c and the operations that sqlite_store.c puts in
+ * its ops table.
+ *
+ * Connections: one writer connection, used under writer_lock, and up to
+ * ZG_SQLITE_READERS reader connections, opened on first use and handed out
+ * under reader_lock. The database runs in WAL mode, so readers see the last
+ * committed state while the writer works. Each connection is used by one
+ * thread at a time, so all are opened with SQLITE_OPEN_NOMUTEX.
+ *
+ * Times are stored as INTEGER microseconds since the epoch. An unset
+ * optional time (0 in the row structs) is stored as NULL.
+ */
+#ifndef ZG_STORE_SQLITE_INTERNAL_H
+#define ZG_STORE_SQLITE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "base/err.h"
+#include "store/store.h"
+
+#define ZG_SQLITE_READERS 8
+#define ZG_SQLITE_BUSY_TIMEOUT_MS 5000
+
+typedef struct zg_sqlite_store {
+	zg_store base;                /* first, so a zg_store * casts back */
+	char *path;                   /* DIR/zguard.db */
+
+	pthread_mutex_t writer_lock;
+	sqlite3 *writer;
+
+	pthread_mutex_t reader_lock;
+	pthread_cond_t reader_free;   /* signalled when a reader is returned */
+	sqlite3 *readers[ZG_SQLITE_READERS];
+	bool reader_busy[ZG_SQLITE_READERS];
+} zg_sqlite_store;
+
+static inline zg_sqlite_store *
+zg_sqlite_from(zg_store *st)
+{
+	return (zg_sqlite_store *)st;
+}
+
+/* Locks the writer connection and returns it. */
+sqlite3 *zg_sqlite_writer_acquire(zg_sqlite_store *s);
+void zg_sqlite_writer_release(zg_sqlite_store *s);
+
+/*
+ * Takes an idle reader connection, opening one if fewer than
+ * ZG_SQLITE_READERS are open, or waits for one to be returned.
+ */
+zg_err zg_sqlite_reader_acquire(zg_sqlite_store *s, sqlite3 **db);
+void zg_sqlite_reader_release(zg_sqlite_store *s, sqlite3 *db);
+
+/*
+ * Maps a failed SQLite result code. A UNIQUE or PRIMARY KEY violation is
+ * ZG_ERR_CONFLICT. Anything else is logged with op and SQLite's message and
+ * becomes ZG_ERR_STORE.
+ */
+zg_err zg_sqlite_error(sqlite3 *db, int rc, const char *op);
+
+/* Prepares sql on db. On failure it logs and returns ZG_ERR_STORE. */
+zg_err zg_sqlite_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt,
+    const char *op);
+
+/* Runs a statement that returns no rows, such as "BEGIN IMMEDIATE". */
+zg_err zg_sqlite_exec(sqlite3 *db, const char *sql, const char *op);
+
+/* Rolls back the open transaction of db, if there is one. */
+void zg_sqlite_rollback(sqlite3 *db);
+
+/*
+ * Bind helpers with a sticky result code: each does nothing once *rc is
+ * not SQLITE_OK, so a run of binds is checked once at the end.
+ */
+void zg_sqlite_bind_text(sqlite3_stmt *stmt, int i, const char *s, int *rc);
+void zg_sqlite_bind_blob(sqlite3_stmt *stmt, int i, const uint8_t *p,
+    size_t len, int *rc);
+void zg_sqlite_bind_int64(sqlite3_stmt *stmt, int i, int64_t v, int *rc);
+/* Binds t, or NULL when t is 0 (an unset time). */
+void zg_sqlite_bind_time(sqlite3_stmt *stmt, int i, int64_t t, int *rc);
+
+/*
+ * Copies text column col into dst. A NULL column gives "". Returns
+ * ZG_ERR_STORE, logged with op, if the value does not fit in dstsz.
+ */
+zg_err zg_sqlite_column_text(sqlite3_stmt *stmt, int col, char *dst,
+    size_t dstsz, const char *op);
+
+/* Copies text column col into a new string. A NULL column gives NULL. */
+zg_err zg_sqlite_column_strdup(sqlite3_stmt *stmt, int col, char **out);
+
+/*
+ * Copies blob column col into a new buffer of at least one byte. A NULL
+ * column gives *out = NULL and *len = 0.
+ */
+zg_err zg_sqlite_column_blob(sqlite3_stmt *stmt, int col, uint8_t **out,
+    size_t *len);
+
+/* Operations implemented in sqlite_keys.c. */
+zg_err zg_sqlite_meta_get(zg_store *st, const char *key, uint8_t **blob,
+    size_t *len);
+zg_err zg_sqlite_meta_put(zg_store *st, const char *key, const uint8_t *blob,
+    size_t len);
+zg_err zg_sqlite_wkey_insert(zg_store *st, const zg_wrapped_key *k);
+zg_err zg_sqlite_wkey_list(zg_store *st, zg_wrapped_key **keys, size_t *n);
+zg_err zg_sqlite_wkey_delete(zg_store *st, const char *id);
+zg_err zg_sqlite_root_rotate(zg_store *st, const char *root_key,
+    const uint8_t *root_blob, size_t root_len, const zg_wrapped_key *keys,
+    size_t n);
+
+/* Operations implemented in sqlite_cred.c and sqlite_token.c. */
+zg_err zg_sqlite_cred_insert(zg_store *st, const zg_cred_row *c,
+    const zg_cred_version_row *v);
+zg_err zg_sqlite_cred_get(zg_store *st, const char *id, zg_cred_row *out);
+zg_err zg_sqlite_cred_list(zg_store *st, const char *owner, const char *after,
+    size_t limit, zg_cred_row **rows, size_t *n);
+zg_err zg_sqlite_cred_add_version(zg_store *st, const zg_cred_version_row *v,
+    int64_t now);
+zg_err zg_sqlite_cred_get_version(zg_store *st, const char *id,
+    uint32_t version, zg_cred_version_row *out);
+zg_err zg_sqlite_cred_revoke(zg_store *st, const char *id, int64_t now);
+zg_err zg_sqlite_lease_insert(zg_store *st, const uint8_t hash[32],
+    const char *cred_id, uint32_t version, int64_t created_at,
+    int64_t expires_at);
+zg_err zg_sqlite_lease_redeem(zg_store *st, const uint8_t hash[32],
+    int64_t now, char cred_id[ZG_ID_MAX], uint32_t *version);
+zg_err zg_sqlite_token_insert(zg_store *st, const zg_token_row *t);
+zg_err zg_sqlite_token_get_by_hash(zg_store *st, const uint8_t hash[32],
+    zg_token_row *out);
+zg_err zg_sqlite_token_get(zg_store *st, const char *id, zg_token_row *out);
+zg_err zg_sqlite_token_revoke(zg_store *st, const char *id, int64_t now);
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * The storage interface. Every persistent read and write of zguard goes
+ * through the function pointers of zg_store_ops, so a PostgreSQL backend
+ * can replace the embedded SQLite one without touching its callers.
+ *
+ * Contract for every backend:
+ * - Each operation is atomic: it happens whole or not at all.
+ * - An operation that returns ZG_OK for a write has made it durable
+ *   (fsync'ed) before returning.
+ * - All functions are safe to call from many threads at once.
+ * - Blobs are opaque here; the vault decides their format. The store never
+ *   sees a plaintext secret, only ciphertexts and keyed hashes.
+ * - Errors: ZG_ERR_NOT_FOUND for a missing row, ZG_ERR_CONFLICT for a
+ *   unique-key clash or a failed compare-and-set, ZG_ERR_STORE for a
+ *   backend failure (logged by the backend with its own message).
+ * - Out-parameters that own memory are released with the matching *_free.
+ */
+#ifndef ZG_STORE_STORE_H
+#define ZG_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+#define ZG_ID_MAX 64        /* ids such as "cred_3f2a..." with the NUL */
+#define ZG_USER_MAX 129     /* user ids: 1 to 128 bytes, with the NUL */
+#define ZG_NAME_MAX 257     /* credential names: 1 to 256 bytes */
+#define ZG_TYPE_MAX 32
+
+/* A key wrapped under the root key: a KEK version or a system key. */
+typedef struct zg_wrapped_key {
+	char id[ZG_ID_MAX];       /* "kek", "token_hmac", ... */
+	uint32_t version;         /* 1, 2, ... per id */
+	uint8_t *blob;            /* owned */
+	size_t blob_len;
+	int64_t created_at;       /* microseconds since the epoch */
+} zg_wrapped_key;
+
+typedef struct zg_cred_row {
+	char id[ZG_ID_MAX];
+	char owner[ZG_USER_MAX];
+	char name[ZG_NAME_MAX];
+	char type[ZG_TYPE_MAX];
+	char *metadata_json;      /* owned, a JSON object as text */
+	char *permissions_json;   /* owned, a JSON array as text */
+	uint32_t current_version;
+	int64_t created_at;
+	int64_t updated_at;
+	int64_t expires_at;       /* 0: never */
+	int64_t revoked_at;       /* 0: not revoked */
+} zg_cred_row;
+
+typedef struct zg_cred_version_row {
+	char cred_id[ZG_ID_MAX];
+	uint32_t version;
+	uint8_t *blob;            /* owned; NULL once revoked (keys destroyed) */
+	size_t blob_len;
+	int64_t created_at;
+} zg_cred_version_row;
+
+typedef struct zg_token_row {
+	char id[ZG_ID_MAX];
+	uint8_t hash[32];         /* HMAC-SHA-256 of the token */
+	char user_id[ZG_USER_MAX];
+	bool admin;
+	int64_t created_at;
+	int64_t expires_at;       /* 0: never */
+	int64_t revoked_at;       /* 0: not revoked */
+} zg_token_row;
+
+typedef struct zg_store zg_store;
+
+typedef struct zg_store_ops {
+	void (*close)(zg_store *st);
+
+	/* Small named values such as the sealed root key. */
+	zg_err (*meta_get)(zg_store *st, const char *key, uint8_t **blob,
+	    size_t *len);
+	zg_err (*meta_put)(zg_store *st, const char *key, const uint8_t *blob,
+	    size_t len);
+
+	/* Wrapped keys. list returns every version of every id, ordered. */
+	zg_err (*wkey_insert)(zg_store *st, const zg_wrapped_key *k);
+	zg_err (*wkey_list)(zg_store *st, zg_wrapped_key **keys, size_t *n);
+	/* Deletes every version of id; used to destroy per-user keys. */
+	zg_err (*wkey_delete)(zg_store *st, const char *id);
+	/*
+	 * Replaces the meta value root_key with root_blob and the blob of
+	 * each given key (matched by id and version) in one transaction.
+	 * Fails with ZG_ERR_CONFLICT if the set of keys changed meanwhile.
+	 */
+	zg_err (*root_rotate)(zg_store *st, const char *root_key,
+	    const uint8_t *root_blob, size_t root_len,
+	    const zg_wrapped_key *keys, size_t n);
+
+	/* Credentials. insert fails with ZG_ERR_CONFLICT on (owner, name). */
+	zg_err (*cred_insert)(zg_store *st, const zg_cred_row *c,
+	    const zg_cred_version_row *v);
+	zg_err (*cred_get)(zg_store *st, const char *id, zg_cred_row *out);
+	/*
+	 * Lists credentials ordered by id, after the id `after` (NULL or ""
+	 * for the start), of one owner (NULL for all), at most limit rows.
+	 */
+	zg_err (*cred_list)(zg_store *st, const char *owner, const char *after,
+	    size_t limit, zg_cred_row **rows, size_t *n);
+	/*
+	 * Adds version v->version, which must be current_version + 1, and
+	 * makes it current. ZG_ERR_CONFLICT if another writer got there
+	 * first; ZG_ERR_REVOKED if the credential was revoked.
+	 */
+	zg_err (*cred_add_version)(zg_store *st, const zg_cred_version_row *v,
+	    int64_t now);
+	zg_err (*cred_get_version)(zg_store *st, const char *id,
+	    uint32_t version, zg_cred_version_row *out);
+	/*
+	 * Sets revoked_at and erases every version blob of the credential,
+	 * then truncates the write-ahead log so no copy of the wrapped keys
+	 * stays in it. Revoking twice is ZG_OK.
+	 */
+	zg_err (*cred_revoke)(zg_store *st, const char *id, int64_t now);
+
+	/* One-time leases, keyed by a hash of the lease token. */
+	zg_err (*lease_insert)(zg_store *st, const uint8_t hash[32],
+	    const char *cred_id, uint32_t version, int64_t created_at,
+	    int64_t expires_at);
+	/*
+	 * Marks the lease used if it exists, is unused and expires after now,
+	 * and returns its credential and version. ZG_ERR_NOT_FOUND if there is
+	 * no such lease, ZG_ERR_GONE if it was used or has expired.
+	 */
+	zg_err (*lease_redeem)(zg_store *st, const uint8_t hash[32],
+	    int64_t now, char cred_id[ZG_ID_MAX], uint32_t *version);
+
+	/* API tokens. */
+	zg_err (*token_insert)(zg_store *st, const zg_token_row *t);
+	zg_err (*token_get_by_hash)(zg_store *st, const uint8_t hash[32],
+	    zg_token_row *out);
+	zg_err (*token_get)(zg_store *st, const char *id, zg_token_row *out);
+	zg_err (*token_revoke)(zg_store *st, const char *id, int64_t now);
+} zg_store_ops;
+
+/* Every backend's handle starts with its ops. */
+struct zg_store {
+	const zg_store_ops *ops;
+};
+
+/*
+ * Opens (creating if needed) the SQLite database under dir, applies pending
+ * migrations, and returns the handle in *out.
+ */
+zg_err zg_store_sqlite_open(const char *dir, zg_store **out);
+
+void zg_cred_row_free(zg_cred_row *c);
+void zg_cred_rows_free(zg_cred_row *rows, size_t n);
+void zg_cred_version_row_free(zg_cred_version_row *v);
+void zg_wrapped_keys_free(zg_wrapped_key *keys, size_t n);
+
+#endif

@@ -1,0 +1,458 @@
+#include "zgtest.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+unsigned
+zgt_free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {0};
+	socklen_t len = sizeof(sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+void
+zgt_tempdir(char *out, size_t outsz)
+{
+	snprintf(out, outsz, "/tmp/zguard-test-XXXXXX");
+	if (mkdtemp(out) == NULL)
+		out[0] = '\0';
+}
+
+char *
+zgt_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	size_t got;
+	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n == cap) {
+			char *p = realloc(buf, cap * 2 + 1);
+			if (p == NULL) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = p;
+			cap *= 2;
+		}
+	}
+	fclose(f);
+	if (buf == NULL)
+		return NULL;
+	buf[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return buf;
+}
+
+bool
+zgt_file_contains(const char *path, const void *needle, size_t len)
+{
+	size_t n = 0;
+	char *buf = zgt_read_file(path, &n);
+	bool found = buf != NULL && len > 0 && memmem(buf, n, needle, len) != NULL;
+	free(buf);
+	return found;
+}
+
+static int
+write_config(zgt_daemon *d)
+{
+	FILE *f = fopen(d->config, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f, "[server]\nlisten = 127.0.0.1:%u\ndata = %s\nworkers = 8\n",
+	    d->port, d->data);
+	fputs(d->extra_ini, f);
+	fclose(f);
+	return 0;
+}
+
+static int
+spawn(zgt_daemon *d)
+{
+	const char *bin = getenv("ZGUARD_BIN");
+	if (bin == NULL)
+		bin = "./zguard";
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int devnull = open("/dev/null", O_RDONLY);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+		}
+		if (devnull >= 0)
+			dup2(devnull, 0);
+		execl(bin, bin, "serve", "--config", d->config, (char *)NULL);
+		_exit(127);
+	}
+	d->pid = pid;
+	return 0;
+}
+
+/* Waits until /v1/health answers 200, or the process exits. */
+static int
+wait_ready(zgt_daemon *d, bool want_token)
+{
+	char token_path[400];
+	snprintf(token_path, sizeof(token_path), "%s/admin.token", d->data);
+	for (int i = 0; i < 300; i++) {
+		int status;
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			d->pid = 0;
+			return -1;
+		}
+		zgt_resp r;
+		if (zgt_http(d, "GET", "/v1/health", NULL, NULL, &r) == 0 &&
+		    r.status == 200) {
+			zgt_resp_free(&r);
+			if (!want_token)
+				return 0;
+			char *tok = zgt_read_file(token_path, NULL);
+			if (tok != NULL) {
+				tok[strcspn(tok, "\n")] = '\0';
+				snprintf(d->token, sizeof(d->token), "%s", tok);
+				free(tok);
+				return 0;
+			}
+		} else {
+			zgt_resp_free(&r);
+		}
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+int
+zgt_daemon_start(zgt_daemon *d, const char *extra_ini)
+{
+	memset(d, 0, sizeof(*d));
+	zgt_tempdir(d->root, sizeof(d->root));
+	if (d->root[0] == '\0')
+		return -1;
+	snprintf(d->data, sizeof(d->data), "%s/data", d->root);
+	snprintf(d->config, sizeof(d->config), "%s/zguard.ini", d->root);
+	snprintf(d->log_path, sizeof(d->log_path), "%s/zguard.log", d->root);
+	snprintf(d->extra_ini, sizeof(d->extra_ini), "%s", extra_ini ? extra_ini : "");
+	d->tls = strstr(d->extra_ini, "tls_cert") != NULL;
+	d->port = zgt_free_port();
+	snprintf(d->base_url, sizeof(d->base_url), "%s://127.0.0.1:%u",
+	    d->tls ? "https" : "http", d->port);
+	if (write_config(d) != 0 || spawn(d) != 0)
+		return -1;
+	bool passphrase = strstr(d->extra_ini, "passphrase") != NULL;
+	if (wait_ready(d, !passphrase) != 0) {
+		fprintf(stderr, "zguard did not start; its log:\n");
+		char *log = zgt_read_file(d->log_path, NULL);
+		if (log) {
+			fputs(log, stderr);
+			free(log);
+		}
+		return -1;
+	}
+	return 0;
+}
+
+int
+zgt_daemon_restart(zgt_daemon *d)
+{
+	if (d->pid > 0)
+		zgt_daemon_stop(d);
+	if (spawn(d) != 0)
+		return -1;
+	bool passphrase = strstr(d->extra_ini, "passphrase") != NULL;
+	return wait_ready(d, !passphrase);
+}
+
+int
+zgt_daemon_stop(zgt_daemon *d)
+{
+	int status = 0;
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGTERM);
+	if (waitpid(d->pid, &status, 0) != d->pid)
+		return -1;
+	d->pid = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void
+zgt_daemon_kill9(zgt_daemon *d)
+{
+	if (d->pid <= 0)
+		return;
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, NULL, 0);
+	d->pid = 0;
+}
+
+void
+zgt_daemon_cleanup(zgt_daemon *d)
+{
+	if (d->pid > 0)
+		zgt_daemon_stop(d);
+	if (d->root[0] != '\0' && strncmp(d->root, "/tmp/zguard-test-", 17) == 0) {
+		char cmd[400];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->root);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", d->root);
+	}
+}
+
+struct sink {
+	char *data;
+	size_t len;
+	zgt_resp *resp;
+};
+
+static size_t
+on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct sink *s = userdata;
+	size_t n = size * nmemb;
+	char *p = realloc(s->data, s->len + n + 1);
+	if (p == NULL)
+		return 0;
+	memcpy(p + s->len, ptr, n);
+	s->len += n;
+	p[s->len] = '\0';
+	s->data = p;
+	return n;
+}
+
+static size_t
+on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct sink *s = userdata;
+	size_t n = size * nmemb;
+	char line[256];
+	size_t m = n < sizeof(line) - 1 ? n : sizeof(line) - 1;
+	memcpy(line, ptr, m);
+	line[m] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strncasecmp(line, "X-Request-Id: ", 14) == 0)
+		snprintf(s->resp->request_id, sizeof(s->resp->request_id), "%.63s",
+		    line + 14);
+	if (strncasecmp(line, "Connection: ", 12) == 0)
+		snprintf(s->resp->connection, sizeof(s->resp->connection), "%.31s",
+		    line + 12);
+	return n;
+}
+
+static CURL *
+shared_handle(void)
+{
+	/* One handle per thread keeps connections alive between calls. */
+	static __thread CURL *h;
+	if (h == NULL)
+		h = curl_easy_init();
+	return h;
+}
+
+int
+zgt_http_raw(const zgt_daemon *d, const char *method, const char *path,
+    const char *token, const char *body, size_t len, zgt_resp *out)
+{
+	CURL *h = shared_handle();
+	struct curl_slist *hdrs = NULL;
+	struct sink s = {NULL, 0, out};
+	char url[1024], auth[256];
+
+	memset(out, 0, sizeof(*out));
+	if (h == NULL)
+		return -1;
+	curl_easy_reset(h);
+	snprintf(url, sizeof(url), "%s%s", d->base_url, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &s);
+	if (d->tls) {
+		char ca[400];
+		snprintf(ca, sizeof(ca), "%s/cert.pem", d->root);
+		curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+	}
+	if (token != NULL) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		hdrs = curl_slist_append(hdrs, auth);
+	}
+	if (body != NULL) {
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		hdrs = curl_slist_append(hdrs, "Expect:");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	CURLcode rc = curl_easy_perform(h);
+	curl_slist_free_all(hdrs);
+	if (rc != CURLE_OK) {
+		free(s.data);
+		return -1;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &out->new_connections);
+	out->body = s.data;
+	out->body_len = s.len;
+	if (s.data != NULL)
+		out->json = json_loads(s.data, 0, NULL);
+	return 0;
+}
+
+int
+zgt_http(const zgt_daemon *d, const char *method, const char *path,
+    const char *token, const char *body, zgt_resp *out)
+{
+	return zgt_http_raw(d, method, path, token, body,
+	    body ? strlen(body) : 0, out);
+}
+
+void
+zgt_resp_free(zgt_resp *r)
+{
+	json_decref(r->json);
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *
+zgt_error_code(const zgt_resp *r)
+{
+	json_t *e = r->json ? json_object_get(r->json, "error") : NULL;
+	const char *c = e ? json_string_value(json_object_get(e, "code")) : NULL;
+	return c ? c : "";
+}
+
+const char *
+zgt_str(const zgt_resp *r, const char *key)
+{
+	const char *v = r->json ?
+	    json_string_value(json_object_get(r->json, key)) : NULL;
+	return v ? v : "";
+}
+
+static char *
+slurp_fd(int fd)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	ssize_t got;
+	while (buf && (got = read(fd, buf + n, cap - n)) > 0) {
+		n += (size_t)got;
+		if (n == cap) {
+			char *p = realloc(buf, cap * 2 + 1);
+			if (!p) {
+				free(buf);
+				return NULL;
+			}
+			buf = p;
+			cap *= 2;
+		}
+	}
+	if (buf)
+		buf[n] = '\0';
+	return buf;
+}
+
+int
+zgt_run_cli(const zgt_daemon *d, const char *const *args,
+    const char *stdin_text, char **out, char **err)
+{
+	char in_path[400], out_path[400], err_path[400];
+	const char *bin = getenv("ZGUARD_BIN");
+	if (bin == NULL)
+		bin = "./zguard";
+	snprintf(in_path, sizeof(in_path), "%s/cli.in", d->root);
+	snprintf(out_path, sizeof(out_path), "%s/cli.out", d->root);
+	snprintf(err_path, sizeof(err_path), "%s/cli.err", d->root);
+	FILE *f = fopen(in_path, "w");
+	if (f == NULL)
+		return -1;
+	if (stdin_text)
+		fputs(stdin_text, f);
+	fclose(f);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char env_addr[128];
+		int in = open(in_path, O_RDONLY);
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(in, 0);
+		dup2(o, 1);
+		dup2(e, 2);
+		snprintf(env_addr, sizeof(env_addr), "%s", d->base_url);
+		setenv("ZGUARD_ADDR", env_addr, 1);
+		if (d->token[0])
+			setenv("ZGUARD_TOKEN", d->token, 1);
+		const char *argv[32];
+		size_t n = 0;
+		argv[n++] = bin;
+		for (const char *const *a = args; *a && n < 31; a++)
+			argv[n++] = *a;
+		argv[n] = NULL;
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	int fd = open(out_path, O_RDONLY);
+	if (out)
+		*out = fd >= 0 ? slurp_fd(fd) : NULL;
+	if (fd >= 0)
+		close(fd);
+	fd = open(err_path, O_RDONLY);
+	if (err)
+		*err = fd >= 0 ? slurp_fd(fd) : NULL;
+	if (fd >= 0)
+		close(fd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+unsigned
+zgt_seed(const char *test_name)
+{
+	const char *env = getenv("ZG_TEST_SEED");
+	unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) :
+	    (unsigned)time(NULL) ^ (unsigned)getpid();
+	printf("%s: seed %u (replay with ZG_TEST_SEED=%u)\n", test_name, seed,
+	    seed);
+	fflush(stdout);
+	return seed;
+}

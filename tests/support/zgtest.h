@@ -1,0 +1,96 @@
+/*
+ * Test support: start the real zguard daemon on a free loopback port with a
+ * temporary data directory, and talk to it over HTTP with libcurl.
+ */
+#ifndef ZGTEST_H
+#define ZGTEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+typedef struct zgt_daemon {
+	pid_t pid;
+	char root[256];        /* temporary directory of this test */
+	char data[320];        /* data directory */
+	char config[320];      /* config file the daemon was started with */
+	char log_path[320];    /* the daemon's stderr */
+	unsigned port;
+	char base_url[64];
+	char token[128];       /* the bootstrap admin token */
+	char extra_ini[2048];  /* extra config lines, kept for restarts */
+	bool tls;
+} zgt_daemon;
+
+typedef struct zgt_resp {
+	long status;
+	json_t *json;          /* parsed body, or NULL */
+	char *body;
+	size_t body_len;
+	char request_id[64];
+	char connection[32];   /* value of the Connection header, if any */
+	long new_connections;  /* connections curl opened for this request */
+} zgt_resp;
+
+/* Returns a TCP port on 127.0.0.1 that nothing listens on right now. */
+unsigned zgt_free_port(void);
+
+/* Creates a fresh temporary directory under /tmp for one test. */
+void zgt_tempdir(char *out, size_t outsz);
+
+/*
+ * Starts the daemon in a new temporary directory. extra_ini holds config
+ * lines appended to the file, e.g. "[vault]\nseal = passphrase\n", or NULL.
+ * Waits until /v1/health answers and the admin token exists (keyfile seal).
+ * Returns 0 on success.
+ */
+int zgt_daemon_start(zgt_daemon *d, const char *extra_ini);
+
+/* Starts again on the same data directory and port after a stop. */
+int zgt_daemon_restart(zgt_daemon *d);
+
+/* Sends SIGTERM and waits; returns the exit status, or -1. */
+int zgt_daemon_stop(zgt_daemon *d);
+
+/* Sends SIGKILL and reaps the process. */
+void zgt_daemon_kill9(zgt_daemon *d);
+
+/* Stops the daemon if running and removes its directory. */
+void zgt_daemon_cleanup(zgt_daemon *d);
+
+/*
+ * Sends one request. token may be NULL for none; body may be NULL. The
+ * response is parsed as JSON when possible. Returns 0 if a response came.
+ */
+int zgt_http(const zgt_daemon *d, const char *method, const char *path,
+    const char *token, const char *body, zgt_resp *out);
+
+/* Like zgt_http with a body of len bytes that may contain anything. */
+int zgt_http_raw(const zgt_daemon *d, const char *method, const char *path,
+    const char *token, const char *body, size_t len, zgt_resp *out);
+
+void zgt_resp_free(zgt_resp *r);
+
+/* Returns the error code string of an error response, or "". */
+const char *zgt_error_code(const zgt_resp *r);
+
+/* Returns a string field of the response object, or "". */
+const char *zgt_str(const zgt_resp *r, const char *key);
+
+/* Reads a whole file into a NUL-terminated buffer; NULL on failure. */
+char *zgt_read_file(const char *path, size_t *len);
+
+/* True if the file contains needle (binary-safe). */
+bool zgt_file_contains(const char *path, const void *needle, size_t len);
+
+/* Runs the zguard binary with args (NULL-terminated) and stdin_text;
+ * captures stdout into out (malloc'd). Returns the exit code. */
+int zgt_run_cli(const zgt_daemon *d, const char *const *args,
+    const char *stdin_text, char **out, char **err);
+
+/* Prints and returns the seed from ZG_TEST_SEED or the clock. */
+unsigned zgt_seed(const char *test_name);
+
+#endif

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "authz/authz.h"
 #include "base/jsonutil.h"
 #include "base/log.h"
@@ -54,40 +55,118 @@ zg_req_json(zg_request *req, const char *const *allowed, bool empty_ok,
 	return err;
 }
 
+/* Which step of the pipeline stopped the request, for the audit event. */
+enum stage {
+	STAGE_SEALED,
+	STAGE_AUTHN,
+	STAGE_AUTHZ,
+	STAGE_AUDIT,
+	STAGE_HANDLER,
+};
+
 /* Runs every step before the handler. Returns ZG_OK to go on. */
 static zg_err
-pre_handler(zg_app *app, zg_request *req)
+pre_handler(zg_app *app, zg_request *req, enum stage *stage)
 {
 	zg_err err;
 	const zg_route *r = req->route;
 
-	if (r->flags & ZG_ROUTE_NO_AUTH)
-		return ZG_OK;
-	/* Tokens are verified with a key under the root key, so nothing
-	 * but the unauthenticated routes can run while sealed. */
-	if (zg_keyring_sealed(app->kr))
-		return zg_fail(&req->em, ZG_ERR_SEALED,
-		    "the vault is sealed; unseal it with POST /v1/sys/unseal");
-	err = zg_authn_bearer(&app->vault, req->authorization, zg_time_now_us(),
-	    &req->principal, &req->em);
-	if (err != ZG_OK) {
-		if (err == ZG_ERR_UNAUTHENTICATED)
-			zg_log_warn("authentication failed",
-			    ZGF_S("request_id", req->request_id),
-			    ZGF_S("client", req->client_ip),
-			    ZGF_S("reason", req->em.text));
-		return err;
+	if (!(r->flags & ZG_ROUTE_NO_AUTH)) {
+		/* Tokens are verified with a key under the root key, so
+		 * nothing but the unauthenticated routes can run while
+		 * sealed. */
+		*stage = STAGE_SEALED;
+		if (zg_keyring_sealed(app->kr))
+			return zg_fail(&req->em, ZG_ERR_SEALED, "the vault is "
+			    "sealed; unseal it with POST /v1/sys/unseal");
+		*stage = STAGE_AUTHN;
+		err = zg_authn_bearer(&app->vault, req->authorization,
+		    zg_time_now_us(), &req->principal, &req->em);
+		if (err != ZG_OK) {
+			if (err == ZG_ERR_UNAUTHENTICATED)
+				zg_log_warn("authentication failed",
+				    ZGF_S("request_id", req->request_id),
+				    ZGF_S("client", req->client_ip),
+				    ZGF_S("reason", req->em.text));
+			return err;
+		}
+		req->authenticated = true;
+		*stage = STAGE_AUTHZ;
+		if ((err = zg_authz_check(&req->principal, r->resource,
+		    r->action, NULL, &req->em)) != ZG_OK)
+			return err;
 	}
-	req->authenticated = true;
-	return zg_authz_check(&req->principal, r->resource, r->action, NULL,
-	    &req->em);
+	/* An operation that must be audited does not run while the audit
+	 * log cannot be written. */
+	*stage = STAGE_AUDIT;
+	if (app->audit != NULL && r->event_type != NULL &&
+	    !zg_audit_available(app->audit))
+		return zg_fail(&req->em, ZG_ERR_AUDIT_UNAVAILABLE, "the audit log "
+		    "cannot be written, so audited operations are refused; see "
+		    "the server log");
+	*stage = STAGE_HANDLER;
+	return ZG_OK;
+}
+
+/*
+ * Records the request's audit event. Returns ZG_OK when it is durable or
+ * when the request needs none.
+ */
+static zg_err
+record_event(zg_app *app, zg_request *req, enum stage stage, zg_err result)
+{
+	const zg_route *r = req->route;
+	zg_audit_event ev;
+	zg_err err;
+
+	if (app->audit == NULL || r->event_type == NULL)
+		return ZG_OK;
+	/* Refused before any principal was known: nothing to attribute. */
+	if (stage == STAGE_SEALED || stage == STAGE_AUDIT)
+		return ZG_OK;
+	if (stage == STAGE_HANDLER && (r->flags & ZG_ROUTE_AUDIT_SELF))
+		return ZG_OK;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.user_id = req->authenticated ? req->principal.user_id : "";
+	ev.token_id = req->authenticated ? req->principal.token_id : "";
+	ev.request_id = req->request_id;
+	ev.ip_address = req->client_ip;
+	ev.user_agent = req->user_agent;
+	ev.success = result == ZG_OK;
+	ev.event_type = r->event_type;
+	ev.resource = req->audit_resource[0] ? req->audit_resource : r->resource;
+	ev.action = r->action;
+	if (stage == STAGE_AUTHN) {
+		ev.event_type = "authentication";
+		ev.action = "authenticate";
+	} else if (stage == STAGE_AUTHZ) {
+		ev.event_type = "authorization";
+	}
+	json_t *meta = req->audit_metadata ? json_copy(req->audit_metadata) :
+	    json_object();
+	json_object_set_new(meta, "method", json_string(req->method));
+	json_object_set_new(meta, "route", json_string(r->pattern));
+	json_object_set_new(meta, "status", json_integer(req->status ?
+	    req->status : zg_err_http_status(result)));
+	if (result != ZG_OK)
+		json_object_set_new(meta, "error", json_string(zg_err_name(result)));
+	ev.metadata = meta;
+	err = zg_audit_record(app->audit, &ev, NULL);
+	json_decref(meta);
+	if (err != ZG_OK)
+		zg_log_error("audit event not recorded; the response is withheld",
+		    ZGF_S("request_id", req->request_id),
+		    ZGF_S("route", r->pattern), ZGF_ERR(err));
+	return err;
 }
 
 void
 zg_dispatch(zg_request *req)
 {
 	zg_app *app = req->app;
-	zg_err err = pre_handler(app, req);
+	enum stage stage = STAGE_HANDLER;
+	zg_err err = pre_handler(app, req, &stage);
 
 	if (err == ZG_OK)
 		err = req->route->handler(app, req);
@@ -100,5 +179,15 @@ zg_dispatch(zg_request *req)
 			    ZGF_S("detail", req->em.code == err ? req->em.text : ""));
 		zg_req_reply(req, zg_err_http_status(err),
 		    zg_error_body(err, &req->em));
+	}
+	/* The event is durable before any response leaves, and a response
+	 * whose event could not be written is replaced, secret and all. */
+	if (record_event(app, req, stage, err) != ZG_OK) {
+		zg_errmsg em;
+		zg_fail(&em, ZG_ERR_AUDIT_UNAVAILABLE, "the audit log cannot be "
+		    "written; the operation's result is withheld");
+		zg_req_reply(req, zg_err_http_status(ZG_ERR_AUDIT_UNAVAILABLE),
+		    zg_error_body(ZG_ERR_AUDIT_UNAVAILABLE, &em));
+		req->result = ZG_ERR_AUDIT_UNAVAILABLE;
 	}
 }

@@ -1,4 +1,10 @@
-/* The route table: every HTTP route of the API, in one place. */
+/*
+ * The route table: every HTTP route of the API, in one place.
+ *
+ * Every route records an audit event of its event type, except
+ * /v1/health: load balancers poll it, it reads nothing and it names no
+ * principal, so recording it would only bury real events.
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,8 +15,8 @@
 const zg_route zg_routes[] = {
 	R("GET", "/v1/health", zg_h_health, "health", "read", NULL,
 	    ZG_ROUTE_NO_AUTH | ZG_ROUTE_INLINE, "Liveness check"),
-	R("GET", "/v1/sys/seal-status", zg_h_seal_status, "sys", "read", NULL,
-	    ZG_ROUTE_NO_AUTH | ZG_ROUTE_INLINE, "Whether the vault is sealed"),
+	R("GET", "/v1/sys/seal-status", zg_h_seal_status, "sys", "read",
+	    "data_access", ZG_ROUTE_NO_AUTH, "Whether the vault is sealed"),
 	R("POST", "/v1/sys/unseal", zg_h_unseal, "sys", "unseal",
 	    "configuration_change", ZG_ROUTE_NO_AUTH, "Unseal with the passphrase"),
 	R("POST", "/v1/sys/rotate-root", zg_h_rotate_root, "sys", "rotate_root",
@@ -39,6 +45,23 @@ const zg_route zg_routes[] = {
 	    "authentication", ZG_ROUTE_SENSITIVE, "Create an API token"),
 	R("DELETE", "/v1/tokens/{id}", zg_h_token_revoke, "token", "revoke",
 	    "authentication", 0, "Revoke an API token"),
+	R("GET", "/v1/audit/public-key", zg_h_audit_public_key, "audit",
+	    "read_key", "data_access", ZG_ROUTE_NO_AUTH,
+	    "The Ed25519 key that signs tree heads"),
+	R("GET", "/v1/audit/tree-head", zg_h_audit_tree_head, "audit",
+	    "read_head", "data_access", 0, "The latest signed tree head"),
+	R("GET", "/v1/audit/proofs/inclusion", zg_h_audit_inclusion, "audit",
+	    "prove_inclusion", "data_access", 0, "Prove an event is in the log"),
+	R("GET", "/v1/audit/proofs/consistency", zg_h_audit_consistency,
+	    "audit", "prove_consistency", "data_access", 0,
+	    "Prove a tree extends an older one"),
+	R("GET", "/v1/audit/events", zg_h_audit_events, "audit", "read_events",
+	    "data_access", 0, "Read events in log order"),
+	R("POST", "/v1/audit/events", zg_h_audit_record, "audit", "record",
+	    "workflow_execution", ZG_ROUTE_AUDIT_SELF,
+	    "Record an event of the platform's own"),
+	R("POST", "/v1/users/{userId}/erase", zg_h_user_erase, "user", "erase",
+	    "configuration_change", 0, "Destroy a user's audit personal data"),
 	{NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL},
 };
 

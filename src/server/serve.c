@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "base/jsonutil.h"
 #include "base/log.h"
 #include "cli/cli.h"
@@ -147,6 +148,10 @@ zg_cmd_serve(int argc, char **argv)
 	if (zg_keyring_sealed(app.kr))
 		zg_log_warn("the vault is sealed; unseal it with 'zguard unseal' "
 		    "or POST /v1/sys/unseal");
+	if (app.st->ops->audit_append != NULL &&
+	    (err = zg_audit_open(app.st, app.kr, &app.cfg, &app.audit,
+	    &em)) != ZG_OK)
+		goto out;
 	if ((err = zg_server_start(&app, &app.server, &em)) != ZG_OK)
 		goto out;
 
@@ -166,6 +171,7 @@ out:
 		    em.text[0] ? em.text : zg_strerror(err));
 	}
 	zg_server_stop(app.server);
+	zg_audit_close(app.audit);
 	zg_keyring_close(app.kr);
 	if (app.st != NULL)
 		app.st->ops->close(app.st);

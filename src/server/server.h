@@ -53,6 +53,7 @@ enum {
 	ZG_ROUTE_NO_AUTH = 1 << 0,   /* no token needed */
 	ZG_ROUTE_INLINE = 1 << 1,    /* cheap: run on the HTTP thread */
 	ZG_ROUTE_SENSITIVE = 1 << 2, /* the response carries a secret */
+	ZG_ROUTE_AUDIT_SELF = 1 << 3, /* the handler records its own event */
 };
 
 typedef struct zg_route {
@@ -148,6 +149,13 @@ zg_err zg_h_cred_lease(zg_app *app, zg_request *req);
 zg_err zg_h_lease_redeem(zg_app *app, zg_request *req);
 zg_err zg_h_token_create(zg_app *app, zg_request *req);
 zg_err zg_h_token_revoke(zg_app *app, zg_request *req);
+zg_err zg_h_audit_public_key(zg_app *app, zg_request *req);
+zg_err zg_h_audit_tree_head(zg_app *app, zg_request *req);
+zg_err zg_h_audit_inclusion(zg_app *app, zg_request *req);
+zg_err zg_h_audit_consistency(zg_app *app, zg_request *req);
+zg_err zg_h_audit_events(zg_app *app, zg_request *req);
+zg_err zg_h_audit_record(zg_app *app, zg_request *req);
+zg_err zg_h_user_erase(zg_app *app, zg_request *req);
 
 /* Parses the body as a JSON object with only the allowed keys. An empty
  * body counts as {} when empty_ok is true. */

@@ -70,6 +70,40 @@ typedef struct zg_token_row {
 	int64_t revoked_at;       /* 0: not revoked */
 } zg_token_row;
 
+/* One audit event as appended: its canonical bytes and index keys. */
+typedef struct zg_audit_append_row {
+	uint64_t leaf_index;
+	const uint8_t *canonical;
+	size_t canonical_len;
+	int64_t timestamp;
+	uint8_t user_hmac[32];     /* keyed hash of userId, for search */
+	uint8_t resource_hmac[32]; /* keyed hash of resource, for search */
+} zg_audit_append_row;
+
+/* One audit event as read back. */
+typedef struct zg_audit_row {
+	uint64_t leaf_index;
+	uint8_t *canonical;        /* owned */
+	size_t canonical_len;
+	int64_t timestamp;
+} zg_audit_row;
+
+/* The hash of the perfect Merkle subtree (level, index); see merkle.h. */
+typedef struct zg_merkle_node_row {
+	unsigned level;
+	uint64_t index;
+	uint8_t hash[32];
+} zg_merkle_node_row;
+
+/* A signed tree head of the audit log. */
+typedef struct zg_tree_head_row {
+	uint64_t tree_size;
+	uint8_t root[32];
+	int64_t timestamp;
+	uint8_t signature[64];     /* Ed25519 */
+	char key_id[ZG_ID_MAX];
+} zg_tree_head_row;
+
 typedef struct zg_store zg_store;
 
 typedef struct zg_store_ops {
@@ -139,6 +173,36 @@ typedef struct zg_store_ops {
 	    zg_token_row *out);
 	zg_err (*token_get)(zg_store *st, const char *id, zg_token_row *out);
 	zg_err (*token_revoke)(zg_store *st, const char *id, int64_t now);
+
+	/*
+	 * Audit log. append stores n events and m Merkle node hashes in one
+	 * durable transaction; an index that already exists is
+	 * ZG_ERR_CONFLICT and nothing is stored.
+	 */
+	zg_err (*audit_append)(zg_store *st, const zg_audit_append_row *events,
+	    size_t n, const zg_merkle_node_row *nodes, size_t m);
+	/* Number of leaves: one past the highest stored level-0 node. */
+	zg_err (*audit_size)(zg_store *st, uint64_t *size);
+	/* ZG_ERR_NOT_FOUND if the node was never stored. */
+	zg_err (*audit_node_get)(zg_store *st, unsigned level, uint64_t index,
+	    uint8_t out[32]);
+	/* Events with leaf_index >= from, in index order, at most limit. */
+	zg_err (*audit_events)(zg_store *st, uint64_t from, size_t limit,
+	    zg_audit_row **rows, size_t *n);
+	/*
+	 * Events matching the given keyed hashes (NULL matches anything),
+	 * with leaf_index >= from, in index order, at most limit.
+	 */
+	zg_err (*audit_search)(zg_store *st, const uint8_t *user_hmac,
+	    const uint8_t *resource_hmac, uint64_t from, size_t limit,
+	    zg_audit_row **rows, size_t *n);
+	/* Stores a tree head; storing the same tree size again is ZG_OK. */
+	zg_err (*audit_head_put)(zg_store *st, const zg_tree_head_row *h);
+	/* The head with the largest tree size; ZG_ERR_NOT_FOUND if none. */
+	zg_err (*audit_head_latest)(zg_store *st, zg_tree_head_row *out);
+	/* Heads with tree_size > after, ascending, at most limit. */
+	zg_err (*audit_heads)(zg_store *st, uint64_t after, size_t limit,
+	    zg_tree_head_row **rows, size_t *n);
 } zg_store_ops;
 
 /* Every backend's handle starts with its ops. */
@@ -152,6 +216,14 @@ struct zg_store {
  */
 zg_err zg_store_sqlite_open(const char *dir, zg_store **out);
 
+/*
+ * Opens an existing database under dir for reading only, without taking
+ * the data directory lock or migrating, so that `zguard audit verify` can
+ * run beside a live daemon. Write operations fail with ZG_ERR_STORE.
+ */
+zg_err zg_store_sqlite_open_readonly(const char *dir, zg_store **out);
+
+void zg_audit_rows_free(zg_audit_row *rows, size_t n);
 void zg_cred_row_free(zg_cred_row *c);
 void zg_cred_rows_free(zg_cred_row *rows, size_t n);
 void zg_cred_version_row_free(zg_cred_version_row *v);

@@ -83,6 +83,17 @@ zgt_file_contains(const char *path, const void *needle, size_t len)
 	return found;
 }
 
+bool
+zgt_log_has_errors(const zgt_daemon *d)
+{
+	static const char *const marks[] = {"ERROR: AddressSanitizer",
+	    "ERROR: LeakSanitizer", "runtime error:", "level=error", NULL};
+	for (const char *const *m = marks; *m != NULL; m++)
+		if (zgt_file_contains(d->log_path, *m, strlen(*m)))
+			return true;
+	return false;
+}
+
 static int
 write_config(zgt_daemon *d)
 {
@@ -156,7 +167,7 @@ wait_ready(zgt_daemon *d, bool want_token)
 }
 
 int
-zgt_daemon_start(zgt_daemon *d, const char *extra_ini)
+zgt_daemon_prepare(zgt_daemon *d, const char *extra_ini)
 {
 	memset(d, 0, sizeof(*d));
 	zgt_tempdir(d->root, sizeof(d->root));
@@ -166,8 +177,14 @@ zgt_daemon_start(zgt_daemon *d, const char *extra_ini)
 	snprintf(d->config, sizeof(d->config), "%s/zguard.ini", d->root);
 	snprintf(d->log_path, sizeof(d->log_path), "%s/zguard.log", d->root);
 	snprintf(d->extra_ini, sizeof(d->extra_ini), "%s", extra_ini ? extra_ini : "");
-	d->tls = strstr(d->extra_ini, "tls_cert") != NULL;
 	d->port = zgt_free_port();
+	return 0;
+}
+
+int
+zgt_daemon_launch(zgt_daemon *d)
+{
+	d->tls = strstr(d->extra_ini, "tls_cert") != NULL;
 	snprintf(d->base_url, sizeof(d->base_url), "%s://127.0.0.1:%u",
 	    d->tls ? "https" : "http", d->port);
 	if (write_config(d) != 0 || spawn(d) != 0)
@@ -183,6 +200,14 @@ zgt_daemon_start(zgt_daemon *d, const char *extra_ini)
 		return -1;
 	}
 	return 0;
+}
+
+int
+zgt_daemon_start(zgt_daemon *d, const char *extra_ini)
+{
+	if (zgt_daemon_prepare(d, extra_ini) != 0)
+		return -1;
+	return zgt_daemon_launch(d);
 }
 
 int
@@ -272,23 +297,60 @@ on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* One handle per thread keeps connections alive between calls. */
+static __thread CURL *thread_handle;
+
 static CURL *
 shared_handle(void)
 {
-	/* One handle per thread keeps connections alive between calls. */
-	static __thread CURL *h;
-	if (h == NULL)
-		h = curl_easy_init();
-	return h;
+	if (thread_handle == NULL)
+		thread_handle = curl_easy_init();
+	return thread_handle;
 }
 
-int
-zgt_http_raw(const zgt_daemon *d, const char *method, const char *path,
-    const char *token, const char *body, size_t len, zgt_resp *out)
+void
+zgt_http_thread_done(void)
+{
+	if (thread_handle != NULL)
+		curl_easy_cleanup(thread_handle);
+	thread_handle = NULL;
+}
+
+/* The body of a chunked upload and how much of it curl has read. */
+struct upload {
+	const char *data;
+	size_t len;
+	size_t pos;
+};
+
+static size_t
+on_upload(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	struct upload *u = userdata;
+	size_t room = size * nitems;
+	size_t n = u->len - u->pos;
+	if (n > room)
+		n = room;
+	if (n > 16 * 1024)
+		n = 16 * 1024;
+	memcpy(buf, u->data + u->pos, n);
+	u->pos += n;
+	return n;
+}
+
+/*
+ * Sends one request. authorization is the whole Authorization header value
+ * or NULL; a chunked body goes without Content-Length.
+ */
+static int
+perform(const zgt_daemon *d, const char *method, const char *path,
+    const char *authorization, const char *body, size_t len, bool chunked,
+    zgt_resp *out)
 {
 	CURL *h = shared_handle();
 	struct curl_slist *hdrs = NULL;
 	struct sink s = {NULL, 0, out};
+	struct upload up = {body, len, 0};
 	char url[1024], auth[256];
 
 	memset(out, 0, sizeof(*out));
@@ -310,11 +372,18 @@ zgt_http_raw(const zgt_daemon *d, const char *method, const char *path,
 		snprintf(ca, sizeof(ca), "%s/cert.pem", d->root);
 		curl_easy_setopt(h, CURLOPT_CAINFO, ca);
 	}
-	if (token != NULL) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	if (authorization != NULL) {
+		snprintf(auth, sizeof(auth), "Authorization: %s", authorization);
 		hdrs = curl_slist_append(hdrs, auth);
 	}
-	if (body != NULL) {
+	if (body != NULL && chunked) {
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		hdrs = curl_slist_append(hdrs, "Expect:");
+		hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_upload);
+		curl_easy_setopt(h, CURLOPT_READDATA, &up);
+	} else if (body != NULL) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 		hdrs = curl_slist_append(hdrs, "Expect:");
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -334,6 +403,36 @@ zgt_http_raw(const zgt_daemon *d, const char *method, const char *path,
 	if (s.data != NULL)
 		out->json = json_loads(s.data, 0, NULL);
 	return 0;
+}
+
+int
+zgt_http_raw(const zgt_daemon *d, const char *method, const char *path,
+    const char *token, const char *body, size_t len, zgt_resp *out)
+{
+	char auth[256];
+	if (token != NULL)
+		snprintf(auth, sizeof(auth), "Bearer %s", token);
+	return perform(d, method, path, token ? auth : NULL, body, len, false,
+	    out);
+}
+
+int
+zgt_http_chunked(const zgt_daemon *d, const char *method, const char *path,
+    const char *token, const char *body, size_t len, zgt_resp *out)
+{
+	char auth[256];
+	if (token != NULL)
+		snprintf(auth, sizeof(auth), "Bearer %s", token);
+	return perform(d, method, path, token ? auth : NULL, body, len, true,
+	    out);
+}
+
+int
+zgt_http_authz(const zgt_daemon *d, const char *method, const char *path,
+    const char *authorization, const char *body, zgt_resp *out)
+{
+	return perform(d, method, path, authorization, body,
+	    body ? strlen(body) : 0, false, out);
 }
 
 int
@@ -391,17 +490,29 @@ slurp_fd(int fd)
 	return buf;
 }
 
-int
-zgt_run_cli(const zgt_daemon *d, const char *const *args,
-    const char *stdin_text, char **out, char **err)
+/*
+ * Runs ZGUARD_BIN with args, stdin_text on its stdin and scratch files in
+ * dir. addr and token, when not NULL, become ZGUARD_ADDR and ZGUARD_TOKEN;
+ * otherwise both are removed from the child's environment, except that
+ * keep_env leaves the inherited values alone. A timeout_s above 0 arms an
+ * alarm that survives exec and kills a child that runs too long.
+ */
+static int
+run_process(const char *dir, const char *const *args, const char *stdin_text,
+    const char *addr, const char *token, unsigned timeout_s, char **out,
+    char **err)
 {
 	char in_path[400], out_path[400], err_path[400];
 	const char *bin = getenv("ZGUARD_BIN");
 	if (bin == NULL)
 		bin = "./zguard";
-	snprintf(in_path, sizeof(in_path), "%s/cli.in", d->root);
-	snprintf(out_path, sizeof(out_path), "%s/cli.out", d->root);
-	snprintf(err_path, sizeof(err_path), "%s/cli.err", d->root);
+	if (out)
+		*out = NULL;
+	if (err)
+		*err = NULL;
+	snprintf(in_path, sizeof(in_path), "%s/cli.in", dir);
+	snprintf(out_path, sizeof(out_path), "%s/cli.out", dir);
+	snprintf(err_path, sizeof(err_path), "%s/cli.err", dir);
 	FILE *f = fopen(in_path, "w");
 	if (f == NULL)
 		return -1;
@@ -409,18 +520,25 @@ zgt_run_cli(const zgt_daemon *d, const char *const *args,
 		fputs(stdin_text, f);
 	fclose(f);
 	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
 	if (pid == 0) {
-		char env_addr[128];
 		int in = open(in_path, O_RDONLY);
 		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(in, 0);
 		dup2(o, 1);
 		dup2(e, 2);
-		snprintf(env_addr, sizeof(env_addr), "%s", d->base_url);
-		setenv("ZGUARD_ADDR", env_addr, 1);
-		if (d->token[0])
-			setenv("ZGUARD_TOKEN", d->token, 1);
+		if (addr != NULL)
+			setenv("ZGUARD_ADDR", addr, 1);
+		else
+			unsetenv("ZGUARD_ADDR");
+		if (token != NULL)
+			setenv("ZGUARD_TOKEN", token, 1);
+		else
+			unsetenv("ZGUARD_TOKEN");
+		if (timeout_s > 0)
+			alarm(timeout_s);
 		const char *argv[32];
 		size_t n = 0;
 		argv[n++] = bin;
@@ -443,6 +561,23 @@ zgt_run_cli(const zgt_daemon *d, const char *const *args,
 	if (fd >= 0)
 		close(fd);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int
+zgt_run_cli(const zgt_daemon *d, const char *const *args,
+    const char *stdin_text, char **out, char **err)
+{
+	const char *token = d->token[0] ? d->token : getenv("ZGUARD_TOKEN");
+	return run_process(d->root, args, stdin_text, d->base_url, token, 0,
+	    out, err);
+}
+
+int
+zgt_run_bin(const char *dir, const char *const *args, const char *stdin_text,
+    unsigned timeout_s, char **out, char **err)
+{
+	return run_process(dir, args, stdin_text, NULL, NULL, timeout_s, out,
+	    err);
 }
 
 unsigned

@@ -48,6 +48,20 @@ void zgt_tempdir(char *out, size_t outsz);
  */
 int zgt_daemon_start(zgt_daemon *d, const char *extra_ini);
 
+/*
+ * Does the first half of zgt_daemon_start: creates the temporary directory
+ * and fills in the paths, the port and extra_ini, but starts nothing, so a
+ * test can put files there (certificates, a data directory made by
+ * `zguard init`) or change d->extra_ini first. Returns 0 on success.
+ */
+int zgt_daemon_prepare(zgt_daemon *d, const char *extra_ini);
+
+/*
+ * Does the second half of zgt_daemon_start on a prepared d: writes the
+ * config, derives https from a tls_cert line, starts the daemon and waits.
+ */
+int zgt_daemon_launch(zgt_daemon *d);
+
 /* Starts again on the same data directory and port after a stop. */
 int zgt_daemon_restart(zgt_daemon *d);
 
@@ -71,6 +85,23 @@ int zgt_http(const zgt_daemon *d, const char *method, const char *path,
 int zgt_http_raw(const zgt_daemon *d, const char *method, const char *path,
     const char *token, const char *body, size_t len, zgt_resp *out);
 
+/*
+ * Like zgt_http_raw, but sends the body with chunked transfer encoding and
+ * no Content-Length header, in chunks of at most 16 KiB.
+ */
+int zgt_http_chunked(const zgt_daemon *d, const char *method, const char *path,
+    const char *token, const char *body, size_t len, zgt_resp *out);
+
+/*
+ * Like zgt_http, but sends authorization as the whole value of the
+ * Authorization header (e.g. "Basic x"), or no such header if it is NULL.
+ */
+int zgt_http_authz(const zgt_daemon *d, const char *method, const char *path,
+    const char *authorization, const char *body, zgt_resp *out);
+
+/* Frees the calling thread's curl handle; call before a thread exits. */
+void zgt_http_thread_done(void);
+
 void zgt_resp_free(zgt_resp *r);
 
 /* Returns the error code string of an error response, or "". */
@@ -85,10 +116,23 @@ char *zgt_read_file(const char *path, size_t *len);
 /* True if the file contains needle (binary-safe). */
 bool zgt_file_contains(const char *path, const void *needle, size_t len);
 
+/* True if the daemon's log shows a sanitizer report or an error line. */
+bool zgt_log_has_errors(const zgt_daemon *d);
+
 /* Runs the zguard binary with args (NULL-terminated) and stdin_text;
  * captures stdout into out (malloc'd). Returns the exit code. */
 int zgt_run_cli(const zgt_daemon *d, const char *const *args,
     const char *stdin_text, char **out, char **err);
+
+/*
+ * Runs the zguard binary with args (NULL-terminated) without ZGUARD_ADDR
+ * and ZGUARD_TOKEN, keeping its scratch files in dir. A timeout_s above 0
+ * kills it with SIGALRM after that many seconds. Captures stdout and stderr
+ * into out and err (malloc'd; either may be NULL). Returns the exit code,
+ * or -1 when a signal ended it.
+ */
+int zgt_run_bin(const char *dir, const char *const *args,
+    const char *stdin_text, unsigned timeout_s, char **out, char **err);
 
 /* Prints and returns the seed from ZG_TEST_SEED or the clock. */
 unsigned zgt_seed(const char *test_name);

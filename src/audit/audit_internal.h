@@ -1,0 +1,66 @@
+/* Private to src/audit/. */
+#ifndef ZG_AUDIT_INTERNAL_H
+#define ZG_AUDIT_INTERNAL_H
+
+#include <pthread.h>
+
+#include "audit/audit.h"
+
+/* A caller waiting in zg_audit_record for its event to become durable. */
+struct audit_waiter {
+	uint8_t *canonical;          /* borrowed from the caller */
+	size_t len;
+	int64_t timestamp;
+	uint8_t user_hmac[32];
+	uint8_t resource_hmac[32];
+	bool done;
+	zg_err err;
+	uint64_t index;
+	struct audit_waiter *next;
+};
+
+struct zg_forwarder;
+
+struct zg_audit {
+	zg_store *st;
+	zg_keyring *kr;
+	zg_config cfg;
+
+	pthread_mutex_t mu;          /* guards everything below */
+	pthread_cond_t work_cv;      /* the writer waits for events */
+	pthread_cond_t done_cv;      /* callers wait for durability */
+	pthread_cond_t head_cv;      /* the signer waits for its interval */
+	struct audit_waiter *head;
+	struct audit_waiter *tail;
+	struct zg_merkle_frontier frontier; /* of the durable tree */
+	bool failed;                 /* the last append failed */
+	int64_t failed_since;
+	bool stopping;
+	zg_tree_head_row latest;     /* latest signed head; tree_size 0: none */
+	bool have_latest;
+	pthread_mutex_t sign_mu;     /* serializes signing */
+
+	pthread_t writer;
+	pthread_t signer;
+	bool writer_started;
+	bool signer_started;
+	struct zg_forwarder *forwarder;
+};
+
+/*
+ * Starts the SIEM forwarders configured in a->cfg (forward.c); a NULL
+ * *out means none is configured. zg_forwarder_notify wakes them after
+ * events became durable; zg_forwarder_stop stops and frees.
+ */
+zg_err zg_forwarder_start(zg_audit *a, struct zg_forwarder **out,
+    zg_errmsg *em);
+void zg_forwarder_notify(struct zg_forwarder *f);
+void zg_forwarder_stop(struct zg_forwarder *f);
+
+/* The writer thread's body (log.c). */
+void *zg_audit_writer_main(void *arg);
+
+/* Signs a head for the current durable tree if it grew (log.c). */
+zg_err zg_audit_sign_head(zg_audit *a);
+
+#endif

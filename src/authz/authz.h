@@ -5,8 +5,9 @@
  *
  * Current rules, until role-based access control replaces them:
  * - an admin principal may do everything;
- * - resource "sys" (seal, rotations) and actions "create" on "token" and
- *   "erase" on "user" are for admins only;
+ * - resource "sys" (seal, rotations), every action on "user", every
+ *   action on "audit" except "record", and "create" on "token" are for
+ *   admins only;
  * - any other action is allowed at route level, and on an object only to
  *   its owner (owner == principal's user id).
  */

@@ -24,7 +24,8 @@ zg_config_defaults(zg_config *cfg)
 	cfg->audit_queue_size = 10000;
 	snprintf(cfg->audit_critical_events, sizeof(cfg->audit_critical_events),
 	    "authentication_failure_burst,credential_revoke,token_revoke,"
-	    "root_rotate,kek_rotate,user_erase,audit_failure");
+	    "sys_rotate_root,sys_rotate_kek,user_erase,audit_failure,"
+	    "audit_recover");
 }
 
 zg_err

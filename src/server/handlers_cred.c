@@ -309,6 +309,15 @@ zg_h_cred_value(zg_app *app, zg_request *req)
 
 	if ((err = load_owned(app, req, &c)) != ZG_OK)
 		goto out;
+	for (size_t i = 0; i < req->nquery; i++) {
+		if (strcmp(req->query[i].key, "version") != 0) {
+			char q[ZG_QUOTE_MAX];
+			zg_quote_value(req->query[i].key, q, sizeof(q));
+			err = zg_fail(&req->em, ZG_ERR_INVALID, "unknown query "
+			    "parameter \"%s\"; expected version", q);
+			goto out;
+		}
+	}
 	if ((err = query_uint(req, "version", UINT32_MAX, &version,
 	    &present)) != ZG_OK)
 		goto out;

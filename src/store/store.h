@@ -150,8 +150,9 @@ typedef struct zg_store_ops {
 	    uint32_t version, zg_cred_version_row *out);
 	/*
 	 * Sets revoked_at and erases every version blob of the credential,
-	 * then truncates the write-ahead log so no copy of the wrapped keys
-	 * stays in it. Revoking twice is ZG_OK.
+	 * then tries to truncate the write-ahead log so no copy of the
+	 * wrapped keys stays in it; the truncation is best effort and only
+	 * logs a warning when readers block it. Revoking twice is ZG_OK.
 	 */
 	zg_err (*cred_revoke)(zg_store *st, const char *id, int64_t now);
 

@@ -64,10 +64,16 @@ zg_json_parse_object(const char *body, size_t len, json_t **out, zg_errmsg *em)
 		return zg_fail(em, ZG_ERR_BAD_JSON,
 		    "request body is empty; expected a JSON object");
 	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL)
+	if (root == NULL) {
+		/* jansson quotes the text near the error, which may be part of
+		 * a secret value: keep only its description. */
+		char *near = strstr(jerr.text, " near '");
+		if (near != NULL)
+			*near = '\0';
 		return zg_fail(em, ZG_ERR_BAD_JSON,
 		    "request body is not valid JSON: %s at line %d, column %d",
 		    jerr.text, jerr.line, jerr.column);
+	}
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return zg_fail(em, ZG_ERR_INVALID,

@@ -32,6 +32,7 @@ struct http_req {
 	struct MHD_Connection *conn;
 	enum req_state state;
 	char allow[64];
+	size_t discarded;          /* body bytes read and dropped */
 	struct http_req *next;     /* worker queue link */
 };
 
@@ -272,13 +273,12 @@ request_begin(struct zg_server *srv, struct MHD_Connection *conn,
 	return hr;
 }
 
-static enum MHD_Result
-reject_too_large(struct http_req *hr, size_t limit)
+static void
+mark_too_large(struct http_req *hr, size_t limit)
 {
 	zg_fail(&hr->req.em, ZG_ERR_TOO_LARGE,
 	    "request body exceeds the limit of %zu bytes", limit);
-	fail_early(hr, ZG_ERR_TOO_LARGE, ST_DONE);
-	return send_response(hr);
+	fail_early(hr, ZG_ERR_TOO_LARGE, ST_DISCARDING);
 }
 
 static enum MHD_Result
@@ -296,10 +296,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = hr;
 		const char *cl = MHD_lookup_connection_value(conn,
 		    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && strtoull(cl, NULL, 10) > limit)
+		if (cl != NULL && strtoull(cl, NULL, 10) > limit) {
 			/* Rejected before reading; libmicrohttpd then closes
 			 * the connection instead of reading the body. */
-			return reject_too_large(hr, limit);
+			mark_too_large(hr, limit);
+			hr->state = ST_DONE;
+			return send_response(hr);
+		}
 		return MHD_YES;
 	}
 	if (hr->state == ST_SENT) {
@@ -309,10 +312,20 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (hr->state == ST_DISCARDING)
+		if (hr->state == ST_DISCARDING) {
+			/* libmicrohttpd 0.9.75 accepts no response in the middle
+			 * of an upload, so a chunked body that is too large is
+			 * read and dropped, up to 16 times the limit, and the
+			 * 413 goes out at the end. Beyond that, hang up. */
+			hr->discarded += n;
+			return hr->discarded > 16 * limit ? MHD_NO : MHD_YES;
+		}
+		if (n > limit - hr->req.body.len) {
+			zg_buf_free(&hr->req.body);
+			hr->discarded = n;
+			mark_too_large(hr, limit);
 			return MHD_YES;
-		if (n > limit - hr->req.body.len)
-			return reject_too_large(hr, limit);
+		}
 		if (zg_buf_append(&hr->req.body, upload_data, n) != ZG_OK)
 			return MHD_NO;
 		return MHD_YES;

@@ -94,6 +94,17 @@ zgt_log_has_errors(const zgt_daemon *d)
 	return false;
 }
 
+bool
+zgt_log_has_sanitizer_report(const zgt_daemon *d)
+{
+	static const char *const marks[] = {"ERROR: AddressSanitizer",
+	    "ERROR: LeakSanitizer", "runtime error:", NULL};
+	for (const char *const *m = marks; *m != NULL; m++)
+		if (zgt_file_contains(d->log_path, *m, strlen(*m)))
+			return true;
+	return false;
+}
+
 static int
 write_config(zgt_daemon *d)
 {
@@ -492,10 +503,10 @@ slurp_fd(int fd)
 
 /*
  * Runs ZGUARD_BIN with args, stdin_text on its stdin and scratch files in
- * dir. addr and token, when not NULL, become ZGUARD_ADDR and ZGUARD_TOKEN;
- * otherwise both are removed from the child's environment, except that
- * keep_env leaves the inherited values alone. A timeout_s above 0 arms an
- * alarm that survives exec and kills a child that runs too long.
+ * dir. addr and token, when not NULL, become ZGUARD_ADDR and
+ * ZGUARD_TOKEN; a NULL removes that variable from the child's environment.
+ * A timeout_s above 0 arms an alarm that survives exec and kills a child
+ * that runs too long.
  */
 static int
 run_process(const char *dir, const char *const *args, const char *stdin_text,

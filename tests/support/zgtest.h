@@ -119,6 +119,12 @@ bool zgt_file_contains(const char *path, const void *needle, size_t len);
 /* True if the daemon's log shows a sanitizer report or an error line. */
 bool zgt_log_has_errors(const zgt_daemon *d);
 
+/*
+ * True if the daemon's log shows a sanitizer report. For tests whose
+ * requests make the daemon log error lines on purpose.
+ */
+bool zgt_log_has_sanitizer_report(const zgt_daemon *d);
+
 /* Runs the zguard binary with args (NULL-terminated) and stdin_text;
  * captures stdout into out (malloc'd). Returns the exit code. */
 int zgt_run_cli(const zgt_daemon *d, const char *const *args,

@@ -172,7 +172,8 @@ zg_dispatch(zg_request *req)
 		err = req->route->handler(app, req);
 	req->result = err;
 	if (err != ZG_OK) {
-		if (zg_err_http_status(err) >= 500)
+		/* A sealed vault is an expected state, not a failure. */
+		if (zg_err_http_status(err) >= 500 && err != ZG_ERR_SEALED)
 			zg_log_error("request failed",
 			    ZGF_S("request_id", req->request_id),
 			    ZGF_S("route", req->route->pattern), ZGF_ERR(err),

@@ -1,0 +1,900 @@
+/*
+ * Tests of the audit-log operations of the SQLite store backend, and of
+ * read-only handles. Each test gets a fresh data directory under /tmp and
+ * an open read-write store.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "base/log.h"
+#include "store/sqlite_internal.h"
+#include "store/store.h"
+
+#define T0 1700000000000000LL /* a fixed time, in microseconds */
+#define CANONICAL_MAX 256
+
+struct fixture {
+	char dir[64];
+	char db_path[96];
+	zg_store *st;
+};
+
+static void
+remove_db_files(const char *db_path)
+{
+	const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+	char path[160];
+
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s%s", db_path, suffixes[i]);
+		unlink(path);
+	}
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/zg_audit_XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->db_path, sizeof(f->db_path), "%s/zguard.db", f->dir);
+	if (zg_store_sqlite_open(f->dir, &f->st) != ZG_OK) {
+		rmdir(f->dir);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f->st != NULL)
+		f->st->ops->close(f->st);
+	remove_db_files(f->db_path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/*
+ * A batch of events and the Merkle nodes they complete. Event i has user
+ * i % 3 and resource i % 5, and its canonical bytes name all three.
+ */
+struct batch {
+	zg_audit_append_row *events;
+	uint8_t (*canonical)[CANONICAL_MAX];
+	size_t n;
+	zg_merkle_node_row *nodes;
+	size_t m;
+};
+
+static void
+fill_hmac(uint8_t out[32], char kind, unsigned v)
+{
+	memset(out, 0, 32);
+	out[0] = (uint8_t)kind;
+	out[1] = (uint8_t)v;
+}
+
+static void
+fill_hash(uint8_t out[32], unsigned level, uint64_t index)
+{
+	for (size_t i = 0; i < 32; i++)
+		out[i] = (uint8_t)(level * 31 + index * 7 + i);
+}
+
+/*
+ * Builds events first .. first + n - 1, a level-0 node for each, and the
+ * node of every perfect subtree that the last leaf of the batch completes.
+ */
+static void
+batch_make(struct batch *b, uint64_t first, size_t n)
+{
+	memset(b, 0, sizeof(*b));
+	b->events = calloc(n, sizeof(*b->events));
+	b->canonical = calloc(n, sizeof(*b->canonical));
+	/* Each leaf completes at most 64 subtrees, one per level. */
+	b->nodes = calloc(n * 64 + 1, sizeof(*b->nodes));
+	assert_non_null(b->events);
+	assert_non_null(b->canonical);
+	assert_non_null(b->nodes);
+	b->n = n;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t leaf = first + i;
+		zg_audit_append_row *e = &b->events[i];
+		int len = snprintf((char *)b->canonical[i], CANONICAL_MAX,
+		    "{\"action\":\"credential.read\",\"leaf\":%llu,"
+		    "\"resource\":\"cred_%u\",\"user\":\"user_%u\"}",
+		    (unsigned long long)leaf, (unsigned)(leaf % 5),
+		    (unsigned)(leaf % 3));
+		e->leaf_index = leaf;
+		e->canonical = b->canonical[i];
+		e->canonical_len = (size_t)len;
+		e->timestamp = T0 + (int64_t)(leaf % 1000000);
+		fill_hmac(e->user_hmac, 'u', (unsigned)(leaf % 3));
+		fill_hmac(e->resource_hmac, 'r', (unsigned)(leaf % 5));
+
+		/* Leaf `leaf` completes the subtree (k, (leaf+1)/2^k - 1). */
+		for (unsigned k = 0; k < 64; k++) {
+			if (k > 0 && ((leaf + 1) & ((1ULL << k) - 1)) != 0)
+				break;
+			zg_merkle_node_row *nd = &b->nodes[b->m++];
+			nd->level = k;
+			nd->index = ((leaf + 1) >> k) - 1;
+			fill_hash(nd->hash, k, nd->index);
+		}
+	}
+}
+
+static void
+batch_free(struct batch *b)
+{
+	free(b->events);
+	free(b->canonical);
+	free(b->nodes);
+	memset(b, 0, sizeof(*b));
+}
+
+static zg_err
+append_range(zg_store *st, uint64_t first, size_t n)
+{
+	struct batch b;
+
+	batch_make(&b, first, n);
+	zg_err err = st->ops->audit_append(st, b.events, b.n, b.nodes, b.m);
+	batch_free(&b);
+	return err;
+}
+
+static uint64_t
+size_of(zg_store *st)
+{
+	uint64_t size = UINT64_MAX;
+
+	assert_int_equal(st->ops->audit_size(st, &size), ZG_OK);
+	return size;
+}
+
+static size_t
+count_events(zg_store *st)
+{
+	zg_audit_row *rows = NULL;
+	size_t n = 0;
+
+	assert_int_equal(st->ops->audit_events(st, 0, SIZE_MAX, &rows, &n),
+	    ZG_OK);
+	zg_audit_rows_free(rows, n);
+	return n;
+}
+
+/* Checks that row is event leaf as batch_make built it. */
+static void
+assert_event(const zg_audit_row *row, uint64_t leaf)
+{
+	struct batch b;
+
+	batch_make(&b, leaf, 1);
+	assert_int_equal(row->leaf_index, leaf);
+	assert_int_equal(row->timestamp, T0 + (int64_t)(leaf % 1000000));
+	assert_int_equal(row->canonical_len, b.events[0].canonical_len);
+	assert_memory_equal(row->canonical, b.events[0].canonical,
+	    row->canonical_len);
+	batch_free(&b);
+}
+
+static void
+make_head(zg_tree_head_row *h, uint64_t size)
+{
+	memset(h, 0, sizeof(*h));
+	h->tree_size = size;
+	fill_hash(h->root, 99, size);
+	h->timestamp = T0 + (int64_t)(size % 1000000);
+	memset(h->signature, (int)(size & 0xff), sizeof(h->signature));
+	snprintf(h->key_id, sizeof(h->key_id), "ed25519_%llu",
+	    (unsigned long long)size);
+}
+
+static void
+assert_head(const zg_tree_head_row *got, uint64_t size)
+{
+	zg_tree_head_row want;
+
+	make_head(&want, size);
+	assert_int_equal(got->tree_size, want.tree_size);
+	assert_memory_equal(got->root, want.root, sizeof(want.root));
+	assert_int_equal(got->timestamp, want.timestamp);
+	assert_memory_equal(got->signature, want.signature,
+	    sizeof(want.signature));
+	assert_string_equal(got->key_id, want.key_id);
+}
+
+/* Runs sql on the database file through a connection of its own. */
+static void
+exec_sql(const char *db_path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+test_append_read_back(void **state)
+{
+	struct fixture *f = *state;
+	zg_audit_row *rows = NULL;
+	size_t n = 0;
+
+	assert_int_equal(append_range(f->st, 0, 7), ZG_OK);
+	assert_int_equal(append_range(f->st, 7, 5), ZG_OK);
+	assert_int_equal(f->st->ops->audit_events(f->st, 0, 100, &rows, &n),
+	    ZG_OK);
+	assert_int_equal(n, 12);
+	for (size_t i = 0; i < n; i++)
+		assert_event(&rows[i], i);
+	zg_audit_rows_free(rows, n);
+}
+
+static void
+test_events_from_limit(void **state)
+{
+	struct fixture *f = *state;
+	zg_audit_row *rows = NULL;
+	size_t n = 0;
+
+	assert_int_equal(append_range(f->st, 0, 10), ZG_OK);
+	assert_int_equal(f->st->ops->audit_events(f->st, 4, 3, &rows, &n),
+	    ZG_OK);
+	assert_int_equal(n, 3);
+	assert_event(&rows[0], 4);
+	assert_event(&rows[1], 5);
+	assert_event(&rows[2], 6);
+	zg_audit_rows_free(rows, n);
+
+	assert_int_equal(f->st->ops->audit_events(f->st, 10, 3, &rows, &n),
+	    ZG_OK);
+	assert_int_equal(n, 0);
+	assert_null(rows);
+
+	assert_int_equal(f->st->ops->audit_events(f->st, 0, 0, &rows, &n),
+	    ZG_OK);
+	assert_int_equal(n, 0);
+	assert_null(rows);
+}
+
+static void
+test_events_many_rows(void **state)
+{
+	struct fixture *f = *state;
+	zg_audit_row *rows = NULL;
+	size_t n = 0;
+
+	/* More rows than the first allocation, so the array grows. */
+	assert_int_equal(append_range(f->st, 0, 300), ZG_OK);
+	assert_int_equal(f->st->ops->audit_events(f->st, 0, 1000, &rows, &n),
+	    ZG_OK);
+	assert_int_equal(n, 300);
+	assert_event(&rows[0], 0);
+	assert_event(&rows[299], 299);
+	zg_audit_rows_free(rows, n);
+}
+
+static void
+test_size(void **state)
+{
+	struct fixture *f = *state;
+	zg_merkle_node_row inner;
+
+	assert_int_equal(size_of(f->st), 0);
+	assert_int_equal(append_range(f->st, 0, 3), ZG_OK);
+	assert_int_equal(size_of(f->st), 3);
+	/* Only level-0 nodes count as leaves. */
+	memset(&inner, 0, sizeof(inner));
+	inner.level = 1;
+	inner.index = 40;
+	assert_int_equal(f->st->ops->audit_append(f->st, NULL, 0, &inner, 1),
+	    ZG_OK);
+	assert_int_equal(size_of(f->st), 3);
+}
+
+static void
+test_node_get(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t got[32], want[32];
+
+	assert_int_equal(append_range(f->st, 0, 4), ZG_OK);
+	assert_int_equal(f->st->ops->audit_node_get(f->st, 0, 2, got), ZG_OK);
+	fill_hash(want, 0, 2);
+	assert_memory_equal(got, want, 32);
+	/* Leaf 3 completes the subtrees (1, 1) and (2, 0). */
+	assert_int_equal(f->st->ops->audit_node_get(f->st, 2, 0, got), ZG_OK);
+	fill_hash(want, 2, 0);
+	assert_memory_equal(got, want, 32);
+	assert_int_equal(f->st->ops->audit_node_get(f->st, 1, 1, got), ZG_OK);
+	assert_int_equal(f->st->ops->audit_node_get(f->st, 0, 4, got),
+	    ZG_ERR_NOT_FOUND);
+	assert_int_equal(f->st->ops->audit_node_get(f->st, 3, 0, got),
+	    ZG_ERR_NOT_FOUND);
+}
+
+static void
+test_node_wrong_length(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t got[32];
+
+	exec_sql(f->db_path, "INSERT INTO audit_nodes (level, idx, hash) "
+	    "VALUES (0, 0, x'0102')");
+	assert_int_equal(f->st->ops->audit_node_get(f->st, 0, 0, got),
+	    ZG_ERR_INTEGRITY);
+}
+
+/* Searches and checks that the result is exactly the leaves in want. */
+static void
+assert_search(zg_store *st, const uint8_t *user, const uint8_t *resource,
+    uint64_t from, size_t limit, const uint64_t *want, size_t nwant)
+{
+	zg_audit_row *rows = NULL;
+	size_t n = 0;
+
+	assert_int_equal(st->ops->audit_search(st, user, resource, from, limit,
+	    &rows, &n), ZG_OK);
+	assert_int_equal(n, nwant);
+	for (size_t i = 0; i < n; i++)
+		assert_event(&rows[i], want[i]);
+	zg_audit_rows_free(rows, n);
+}
+
+static void
+test_search_user(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t user[32];
+
+	assert_int_equal(append_range(f->st, 0, 20), ZG_OK);
+	fill_hmac(user, 'u', 1);
+	assert_search(f->st, user, NULL, 0, 100,
+	    (const uint64_t[]){1, 4, 7, 10, 13, 16, 19}, 7);
+	assert_search(f->st, user, NULL, 5, 2, (const uint64_t[]){7, 10}, 2);
+	fill_hmac(user, 'u', 9);
+	assert_search(f->st, user, NULL, 0, 100, NULL, 0);
+}
+
+static void
+test_search_resource(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t resource[32];
+
+	assert_int_equal(append_range(f->st, 0, 20), ZG_OK);
+	fill_hmac(resource, 'r', 2);
+	assert_search(f->st, NULL, resource, 0, 100,
+	    (const uint64_t[]){2, 7, 12, 17}, 4);
+	assert_search(f->st, NULL, resource, 8, 100,
+	    (const uint64_t[]){12, 17}, 2);
+}
+
+static void
+test_search_both(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t user[32], resource[32];
+
+	assert_int_equal(append_range(f->st, 0, 40), ZG_OK);
+	fill_hmac(user, 'u', 2);
+	fill_hmac(resource, 'r', 3);
+	/* leaf % 3 == 2 and leaf % 5 == 3: leaf % 15 == 8. */
+	assert_search(f->st, user, resource, 0, 100,
+	    (const uint64_t[]){8, 23, 38}, 3);
+	assert_search(f->st, user, resource, 9, 1, (const uint64_t[]){23}, 1);
+	assert_search(f->st, user, resource, 0, 0, NULL, 0);
+}
+
+static void
+test_search_no_filter(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(append_range(f->st, 0, 6), ZG_OK);
+	assert_search(f->st, NULL, NULL, 2, 3, (const uint64_t[]){2, 3, 4}, 3);
+}
+
+static void
+test_conflict_event(void **state)
+{
+	struct fixture *f = *state;
+	struct batch b;
+
+	assert_int_equal(append_range(f->st, 0, 5), ZG_OK);
+	/* Events 5..9, with the last one reusing index 3. */
+	batch_make(&b, 5, 5);
+	b.events[4].leaf_index = 3;
+	assert_int_equal(f->st->ops->audit_append(f->st, b.events, b.n,
+	    b.nodes, b.m), ZG_ERR_CONFLICT);
+	batch_free(&b);
+
+	assert_int_equal(count_events(f->st), 5);
+	assert_int_equal(size_of(f->st), 5);
+	uint8_t got[32];
+	assert_int_equal(f->st->ops->audit_node_get(f->st, 0, 5, got),
+	    ZG_ERR_NOT_FOUND);
+}
+
+static void
+test_conflict_in_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct batch b;
+
+	batch_make(&b, 0, 4);
+	b.events[2].leaf_index = 1;
+	assert_int_equal(f->st->ops->audit_append(f->st, b.events, b.n,
+	    b.nodes, b.m), ZG_ERR_CONFLICT);
+	batch_free(&b);
+	assert_int_equal(count_events(f->st), 0);
+	assert_int_equal(size_of(f->st), 0);
+}
+
+static void
+test_conflict_node(void **state)
+{
+	struct fixture *f = *state;
+	struct batch b;
+
+	assert_int_equal(append_range(f->st, 0, 2), ZG_OK);
+	/* New events, but the last node repeats the stored (0, 1). */
+	batch_make(&b, 2, 2);
+	b.nodes[b.m - 1].level = 0;
+	b.nodes[b.m - 1].index = 1;
+	assert_int_equal(f->st->ops->audit_append(f->st, b.events, b.n,
+	    b.nodes, b.m), ZG_ERR_CONFLICT);
+	batch_free(&b);
+	assert_int_equal(count_events(f->st), 2);
+	assert_int_equal(size_of(f->st), 2);
+}
+
+static void
+test_index_too_large(void **state)
+{
+	struct fixture *f = *state;
+	struct batch b;
+	zg_tree_head_row h;
+	zg_audit_row *rows = NULL;
+	zg_tree_head_row *heads = NULL;
+	uint8_t got[32];
+	size_t n = 0;
+	const uint64_t big = (uint64_t)INT64_MAX + 1;
+
+	batch_make(&b, 0, 2);
+	b.events[1].leaf_index = big;
+	assert_int_equal(f->st->ops->audit_append(f->st, b.events, b.n,
+	    b.nodes, b.m), ZG_ERR_INVALID);
+	b.events[1].leaf_index = 1;
+	b.nodes[0].index = big;
+	assert_int_equal(f->st->ops->audit_append(f->st, b.events, b.n,
+	    b.nodes, b.m), ZG_ERR_INVALID);
+	batch_free(&b);
+	assert_int_equal(count_events(f->st), 0);
+
+	assert_int_equal(f->st->ops->audit_node_get(f->st, 0, big, got),
+	    ZG_ERR_INVALID);
+	assert_int_equal(f->st->ops->audit_events(f->st, big, 1, &rows, &n),
+	    ZG_ERR_INVALID);
+	assert_int_equal(f->st->ops->audit_heads(f->st, big, 1, &heads, &n),
+	    ZG_ERR_INVALID);
+	make_head(&h, big);
+	assert_int_equal(f->st->ops->audit_head_put(f->st, &h), ZG_ERR_INVALID);
+
+	/* INT64_MAX itself is the largest index that can be stored. */
+	assert_int_equal(append_range(f->st, INT64_MAX, 1), ZG_OK);
+	assert_int_equal(size_of(f->st), (uint64_t)INT64_MAX + 1);
+}
+
+static void
+test_head_latest(void **state)
+{
+	struct fixture *f = *state;
+	zg_tree_head_row h, got;
+
+	assert_int_equal(f->st->ops->audit_head_latest(f->st, &got),
+	    ZG_ERR_NOT_FOUND);
+	make_head(&h, 8);
+	assert_int_equal(f->st->ops->audit_head_put(f->st, &h), ZG_OK);
+	make_head(&h, 20);
+	assert_int_equal(f->st->ops->audit_head_put(f->st, &h), ZG_OK);
+	make_head(&h, 12);
+	assert_int_equal(f->st->ops->audit_head_put(f->st, &h), ZG_OK);
+	assert_int_equal(f->st->ops->audit_head_latest(f->st, &got), ZG_OK);
+	assert_head(&got, 20);
+}
+
+static void
+test_head_put_again(void **state)
+{
+	struct fixture *f = *state;
+	zg_tree_head_row h, got;
+
+	make_head(&h, 5);
+	assert_int_equal(f->st->ops->audit_head_put(f->st, &h), ZG_OK);
+	assert_int_equal(f->st->ops->audit_head_put(f->st, &h), ZG_OK);
+	/* A second head of the same size does not replace the first. */
+	h.timestamp += 1000;
+	h.root[0] ^= 0xff;
+	assert_int_equal(f->st->ops->audit_head_put(f->st, &h), ZG_OK);
+	assert_int_equal(f->st->ops->audit_head_latest(f->st, &got), ZG_OK);
+	assert_head(&got, 5);
+}
+
+static void
+test_heads_list(void **state)
+{
+	struct fixture *f = *state;
+	zg_tree_head_row h;
+	zg_tree_head_row *rows = NULL;
+	size_t n = 0;
+
+	for (uint64_t size = 10; size >= 1; size--) {
+		make_head(&h, size * 4);
+		assert_int_equal(f->st->ops->audit_head_put(f->st, &h), ZG_OK);
+	}
+	assert_int_equal(f->st->ops->audit_heads(f->st, 0, 100, &rows, &n),
+	    ZG_OK);
+	assert_int_equal(n, 10);
+	for (size_t i = 0; i < n; i++)
+		assert_head(&rows[i], (i + 1) * 4);
+	free(rows);
+
+	assert_int_equal(f->st->ops->audit_heads(f->st, 12, 2, &rows, &n),
+	    ZG_OK);
+	assert_int_equal(n, 2);
+	assert_head(&rows[0], 16);
+	assert_head(&rows[1], 20);
+	free(rows);
+
+	assert_int_equal(f->st->ops->audit_heads(f->st, 40, 5, &rows, &n),
+	    ZG_OK);
+	assert_int_equal(n, 0);
+	assert_null(rows);
+	assert_int_equal(f->st->ops->audit_heads(f->st, 0, 0, &rows, &n),
+	    ZG_OK);
+	assert_int_equal(n, 0);
+	assert_null(rows);
+}
+
+/* Calls every write operation of st and checks that each fails. */
+static void
+assert_writes_rejected(zg_store *st)
+{
+	const zg_store_ops *ops = st->ops;
+	uint8_t blob[32] = {1};
+	zg_wrapped_key k = {.id = "kek", .version = 9, .blob = blob,
+	    .blob_len = sizeof(blob), .created_at = T0};
+	zg_cred_row c = {.id = "cred_a", .owner = "alice", .name = "db",
+	    .type = "password", .metadata_json = (char *)"{}",
+	    .permissions_json = (char *)"[]", .current_version = 1,
+	    .created_at = T0, .updated_at = T0};
+	zg_cred_version_row v = {.cred_id = "cred_a", .version = 1,
+	    .blob = blob, .blob_len = sizeof(blob), .created_at = T0};
+	zg_token_row t = {.id = "tok_a", .user_id = "alice", .created_at = T0};
+	zg_tree_head_row h;
+	char cred_id[ZG_ID_MAX];
+	uint32_t version;
+	struct batch b;
+
+	assert_int_equal(ops->meta_put(st, "root_key", blob, 4), ZG_ERR_STORE);
+	assert_int_equal(ops->wkey_insert(st, &k), ZG_ERR_STORE);
+	assert_int_equal(ops->wkey_delete(st, "kek"), ZG_ERR_STORE);
+	assert_int_equal(ops->root_rotate(st, "root_key", blob, 4, NULL, 0),
+	    ZG_ERR_STORE);
+	assert_int_equal(ops->cred_insert(st, &c, &v), ZG_ERR_STORE);
+	v.version = 2;
+	assert_int_equal(ops->cred_add_version(st, &v, T0), ZG_ERR_STORE);
+	assert_int_equal(ops->cred_revoke(st, "cred_a", T0), ZG_ERR_STORE);
+	assert_int_equal(ops->lease_insert(st, blob, "cred_a", 1, T0, T0 + 1),
+	    ZG_ERR_STORE);
+	assert_int_equal(ops->lease_redeem(st, blob, T0, cred_id, &version),
+	    ZG_ERR_STORE);
+	assert_int_equal(ops->token_insert(st, &t), ZG_ERR_STORE);
+	assert_int_equal(ops->token_revoke(st, "tok_a", T0), ZG_ERR_STORE);
+	batch_make(&b, 1000, 2);
+	assert_int_equal(ops->audit_append(st, b.events, b.n, b.nodes, b.m),
+	    ZG_ERR_STORE);
+	batch_free(&b);
+	make_head(&h, 1000);
+	assert_int_equal(ops->audit_head_put(st, &h), ZG_ERR_STORE);
+}
+
+static void
+test_readonly_sees_data(void **state)
+{
+	struct fixture *f = *state;
+	zg_store *ro = NULL;
+	zg_tree_head_row h, got;
+	zg_audit_row *rows = NULL;
+	size_t n = 0;
+
+	assert_int_equal(append_range(f->st, 0, 9), ZG_OK);
+	make_head(&h, 9);
+	assert_int_equal(f->st->ops->audit_head_put(f->st, &h), ZG_OK);
+	f->st->ops->close(f->st);
+	f->st = NULL;
+
+	assert_int_equal(zg_store_sqlite_open_readonly(f->dir, &ro), ZG_OK);
+	assert_int_equal(size_of(ro), 9);
+	assert_int_equal(ro->ops->audit_events(ro, 0, 100, &rows, &n), ZG_OK);
+	assert_int_equal(n, 9);
+	assert_event(&rows[8], 8);
+	zg_audit_rows_free(rows, n);
+	assert_int_equal(ro->ops->audit_head_latest(ro, &got), ZG_OK);
+	assert_head(&got, 9);
+
+	assert_writes_rejected(ro);
+	assert_int_equal(size_of(ro), 9);
+	assert_int_equal(count_events(ro), 9);
+	ro->ops->close(ro);
+}
+
+static void
+test_readonly_beside_writer(void **state)
+{
+	struct fixture *f = *state;
+	zg_store *ro = NULL;
+	zg_tree_head_row got;
+
+	assert_int_equal(append_range(f->st, 0, 4), ZG_OK);
+	assert_int_equal(zg_store_sqlite_open_readonly(f->dir, &ro), ZG_OK);
+	assert_int_equal(size_of(ro), 4);
+
+	/* The read-only handle sees commits made after it opened. */
+	assert_int_equal(append_range(f->st, 4, 6), ZG_OK);
+	assert_int_equal(size_of(ro), 10);
+	assert_int_equal(count_events(ro), 10);
+	assert_int_equal(ro->ops->audit_head_latest(ro, &got),
+	    ZG_ERR_NOT_FOUND);
+	assert_writes_rejected(ro);
+	ro->ops->close(ro);
+
+	/* The writer still works after the read-only handle is gone. */
+	assert_int_equal(append_range(f->st, 10, 2), ZG_OK);
+	assert_int_equal(size_of(f->st), 12);
+}
+
+static void
+test_readonly_missing(void **state)
+{
+	struct fixture *f = *state;
+	char dir[96];
+	zg_store *ro = (zg_store *)1;
+
+	snprintf(dir, sizeof(dir), "%s/absent", f->dir);
+	assert_int_equal(zg_store_sqlite_open_readonly(dir, &ro),
+	    ZG_ERR_NOT_FOUND);
+	assert_null(ro);
+}
+
+static void
+test_readonly_old_schema(void **state)
+{
+	struct fixture *f = *state;
+	zg_store *ro = (zg_store *)1;
+
+	f->st->ops->close(f->st);
+	f->st = NULL;
+	exec_sql(f->db_path, "PRAGMA user_version=1");
+	assert_int_equal(zg_store_sqlite_open_readonly(f->dir, &ro),
+	    ZG_ERR_STORE);
+	assert_null(ro);
+}
+
+struct appender {
+	zg_store *st;
+	atomic_bool done;
+	zg_err err;
+};
+
+static void *
+append_batches(void *arg)
+{
+	struct appender *a = arg;
+
+	a->err = ZG_OK;
+	for (uint64_t first = 0; first < 40 * 50 && a->err == ZG_OK;
+	    first += 50)
+		a->err = append_range(a->st, first, 50);
+	atomic_store(&a->done, true);
+	return NULL;
+}
+
+static void
+test_append_atomic_for_readers(void **state)
+{
+	struct fixture *f = *state;
+	struct appender a = {.st = f->st};
+	pthread_t thread;
+	uint64_t last = 0;
+	int reads = 0;
+
+	assert_int_equal(pthread_create(&thread, NULL, append_batches, &a), 0);
+	/* A reader sees whole batches of 50, and never a smaller size. */
+	while (!atomic_load(&a.done)) {
+		uint64_t size = size_of(f->st);
+		size_t events = count_events(f->st);
+		assert_int_equal(size % 50, 0);
+		assert_true(size >= last);
+		assert_int_equal(events % 50, 0);
+		assert_true(events >= size);
+		last = size;
+		reads++;
+	}
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(a.err, ZG_OK);
+	assert_int_equal(size_of(f->st), 2000);
+	print_message("%d reads ran during the appends\n", reads);
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+test_append_100k(void **state)
+{
+	struct fixture *f = *state;
+	const size_t total = 100000, per_batch = 500;
+	double elapsed = 0;
+
+	for (uint64_t first = 0; first < total; first += per_batch) {
+		struct batch b;
+
+		batch_make(&b, first, per_batch);
+		double start = now_seconds();
+		assert_int_equal(f->st->ops->audit_append(f->st, b.events, b.n,
+		    b.nodes, b.m), ZG_OK);
+		elapsed += now_seconds() - start;
+		batch_free(&b);
+	}
+	print_message("appended %zu events in batches of %zu in %.2f s: "
+	    "%.0f events/s, %.1f ms per batch\n", total, per_batch, elapsed,
+	    (double)total / elapsed,
+	    elapsed * 1000 / (double)(total / per_batch));
+	assert_int_equal(size_of(f->st), total);
+	assert_int_equal(count_events(f->st), total);
+}
+
+/*
+ * Appends batches of 200 events until one fails, and checks that it
+ * failed with ZG_ERR_STORE and that every earlier batch is intact.
+ */
+static void
+assert_fills_up(zg_store *st)
+{
+	const size_t per_batch = 200;
+	zg_err err = ZG_OK;
+	uint64_t stored = 0;
+
+	for (int i = 0; i < 1000 && err == ZG_OK; i++) {
+		err = append_range(st, stored, per_batch);
+		if (err == ZG_OK)
+			stored += per_batch;
+	}
+	assert_int_equal(err, ZG_ERR_STORE);
+	assert_true(stored > 0);
+	assert_int_equal(size_of(st), stored);
+	assert_int_equal(count_events(st), stored);
+}
+
+static void
+test_full_max_page_count(void **state)
+{
+	struct fixture *f = *state;
+	zg_sqlite_store *s = zg_sqlite_from(f->st);
+
+	/* Caps the file at 40 pages, 160 KiB at the default 4 KiB page size. */
+	sqlite3 *db = zg_sqlite_writer_acquire(s);
+	int rc = sqlite3_exec(db, "PRAGMA max_page_count=40", NULL, NULL, NULL);
+	zg_sqlite_writer_release(s);
+	assert_int_equal(rc, SQLITE_OK);
+	assert_fills_up(f->st);
+}
+
+static void
+test_full_tmpfs(void **state)
+{
+	char dir[64], db_path[96];
+	zg_store *st = NULL;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/zg_audit_full_XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(db_path, sizeof(db_path), "%s/zguard.db", dir);
+	if (mount("zg_audit_test", dir, "tmpfs", 0, "size=256k,mode=0700") ==
+	    -1) {
+		int e = errno;
+		rmdir(dir);
+		print_message("skipping: mounting a 256 KiB tmpfs failed (%s); "
+		    "the test needs root and permission to mount\n",
+		    strerror(e));
+		skip();
+	}
+
+	assert_int_equal(zg_store_sqlite_open(dir, &st), ZG_OK);
+	assert_fills_up(st);
+	/* Reads still work after the failed write. */
+	zg_tree_head_row got;
+	assert_int_equal(st->ops->audit_head_latest(st, &got),
+	    ZG_ERR_NOT_FOUND);
+	st->ops->close(st);
+
+	remove_db_files(db_path);
+	assert_int_equal(umount(dir), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_append_read_back),
+		T(test_events_from_limit),
+		T(test_events_many_rows),
+		T(test_size),
+		T(test_node_get),
+		T(test_node_wrong_length),
+		T(test_search_user),
+		T(test_search_resource),
+		T(test_search_both),
+		T(test_search_no_filter),
+		T(test_conflict_event),
+		T(test_conflict_in_batch),
+		T(test_conflict_node),
+		T(test_index_too_large),
+		T(test_head_latest),
+		T(test_head_put_again),
+		T(test_heads_list),
+		T(test_readonly_sees_data),
+		T(test_readonly_beside_writer),
+		T(test_readonly_missing),
+		T(test_readonly_old_schema),
+		T(test_append_atomic_for_readers),
+		T(test_append_100k),
+		T(test_full_max_page_count),
+		cmocka_unit_test(test_full_tmpfs),
+	};
+	zg_log_set_level(ZG_LOG_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -63,7 +63,7 @@ empty_root(uint8_t out[ZG_MERKLE_HASH_LEN])
 	return sha256_two("", 0, NULL, 0, out);
 }
 
-/* Returns the largest power of two smaller than n; n > 1. */
+/* Returns the largest power of two smaller than n, for n > 1. */
 static uint64_t
 split_point(uint64_t n)
 {
@@ -75,7 +75,8 @@ split_point(uint64_t n)
 static unsigned
 level_of(uint64_t p)
 {
-	assert(p != 0 && (p & (p - 1)) == 0);
+	assert(p != 0);
+	assert((p & (p - 1)) == 0);
 	return (unsigned)__builtin_ctzll(p);
 }
 
@@ -155,7 +156,8 @@ zg_merkle_consistency_proof_len(uint64_t first, uint64_t second)
 	size_t len = 0;
 	bool complete = true;
 
-	assert(first > 0 && first <= second);
+	assert(first > 0);
+	assert(first <= second);
 	/*
 	 * The descent of RFC 6962's SUBPROOF: one hash per step, and one more
 	 * for the final subtree unless it is the whole first tree.
@@ -202,7 +204,7 @@ zg_merkle_inclusion_proof(zg_merkle_get_fn get, void *ctx,
 		assert(pos > 0);
 		pos--;
 		if (index < k) {
-			/* Only the first right sibling can be imperfect. */
+			/* Only the first right sibling met can be non-perfect. */
 			err = range_hash(get, ctx, start + k, size - k, out[pos]);
 			size = k;
 		} else {
@@ -343,7 +345,7 @@ zg_merkle_verify_consistency(uint64_t first, uint64_t second,
 	uint8_t sr[ZG_MERKLE_HASH_LEN];
 	zg_err err;
 
-	/* Every tree extends the empty one, so such a proof proves nothing. */
+	/* A proof from the empty tree proves nothing: every tree extends it. */
 	if (first == 0 || first > second)
 		return ZG_ERR_INTEGRITY;
 	if (first == second) {

@@ -5,7 +5,8 @@
  * is SHA-256(0x01 || left || right), so a leaf can never pass for a node.
  * The root of the empty tree is SHA-256 of the empty string. A tree of n > 1
  * leaves splits at k, the largest power of two smaller than n: the left
- * subtree holds leaves [0, k) and is always perfect, the right one [k, n).
+ * subtree contains leaves [0, k) and is always perfect, the right one
+ * [k, n).
  *
  * Addressing. A perfect subtree is one of 2^level leaves that starts at a
  * multiple of 2^level. It is named (level, index) with index = start >>
@@ -42,7 +43,7 @@
 /*
  * Writes the hash of the perfect subtree (level, index) to out. Returns
  * ZG_OK, or an error that the calling zg_merkle_* function passes on
- * unchanged (ZG_ERR_NOT_FOUND for a hash that was never stored, for one).
+ * unchanged, for example ZG_ERR_NOT_FOUND for a hash never stored.
  */
 typedef zg_err (*zg_merkle_get_fn)(void *ctx, unsigned level, uint64_t index,
     uint8_t out[ZG_MERKLE_HASH_LEN]);
@@ -78,19 +79,20 @@ zg_err zg_merkle_node_hash(const uint8_t left[ZG_MERKLE_HASH_LEN],
 zg_err zg_merkle_root(zg_merkle_get_fn get, void *ctx, uint64_t tree_size,
     uint8_t out[ZG_MERKLE_HASH_LEN]);
 
-/* Returns the number of hashes in the inclusion proof; index < tree_size. */
+/* Returns the number of hashes in the inclusion proof. index < tree_size. */
 size_t zg_merkle_inclusion_proof_len(uint64_t index, uint64_t tree_size);
 
 /*
  * Returns the number of hashes in the consistency proof between the trees
- * of first and second leaves; 0 < first <= second. Equal sizes need none.
+ * of first and second leaves, where 0 < first <= second. Equal sizes need
+ * none.
  */
 size_t zg_merkle_consistency_proof_len(uint64_t first, uint64_t second);
 
 /*
  * Writes the audit path of leaf index in the tree of the first tree_size
  * leaves (RFC 6962 section 2.1.1) to out, the sibling next to the leaf
- * first, and its length to *out_len. out has room for max hashes;
+ * first, and its length to *out_len. out has room for max hashes, and
  * ZG_MERKLE_MAX_PROOF is always enough.
  *
  * Returns ZG_ERR_INVALID when index >= tree_size or when the proof needs
@@ -170,7 +172,7 @@ zg_err zg_merkle_frontier_load(struct zg_merkle_frontier *f,
  * leaf closes a pair. The caller stores each one. f changes only when every
  * emit call succeeded, so a failed append can be retried and then emits the
  * same hashes again. Returns ZG_OK, ZG_ERR_INVALID when the tree already
- * holds 2^64 - 1 leaves, ZG_ERR_CRYPTO, or the callback's error.
+ * contains 2^64 - 1 leaves, ZG_ERR_CRYPTO, or the callback's error.
  */
 zg_err zg_merkle_frontier_append(struct zg_merkle_frontier *f,
     const uint8_t leaf_hash[ZG_MERKLE_HASH_LEN], zg_merkle_emit_fn emit,

@@ -49,3 +49,16 @@ zg_wrapped_keys_free(zg_wrapped_key *keys, size_t n)
 	}
 	free(keys);
 }
+
+/* Canonical audit events name users and resources, so they are wiped. */
+void
+zg_audit_rows_free(zg_audit_row *rows, size_t n)
+{
+	if (rows == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		zg_wipe(rows[i].canonical, rows[i].canonical_len);
+		free(rows[i].canonical);
+	}
+	free(rows);
+}

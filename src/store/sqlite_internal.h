@@ -11,6 +11,10 @@
  *
  * Times are stored as INTEGER microseconds since the epoch. An unset
  * optional time (0 in the row structs) is stored as NULL.
+ *
+ * A handle from zg_store_sqlite_open_readonly has no writer connection
+ * (writer is NULL), opens its readers with SQLITE_OPEN_READONLY and uses an
+ * ops table whose write operations fail without touching SQLite.
  */
 #ifndef ZG_STORE_SQLITE_INTERNAL_H
 #define ZG_STORE_SQLITE_INTERNAL_H
@@ -31,6 +35,7 @@
 typedef struct zg_sqlite_store {
 	zg_store base;                /* first, so a zg_store * casts back */
 	char *path;                   /* DIR/zguard.db */
+	bool readonly;                /* from zg_store_sqlite_open_readonly */
 
 	pthread_mutex_t writer_lock;
 	sqlite3 *writer;
@@ -46,6 +51,12 @@ zg_sqlite_from(zg_store *st)
 {
 	return (zg_sqlite_store *)st;
 }
+
+/* Closes every connection of the handle and frees it. */
+void zg_sqlite_close(zg_store *st);
+
+/* The ops of a read-only handle, in sqlite_readonly.c. */
+extern const zg_store_ops zg_sqlite_readonly_ops;
 
 /* Locks the writer connection and returns it. */
 sqlite3 *zg_sqlite_writer_acquire(zg_sqlite_store *s);
@@ -136,5 +147,21 @@ zg_err zg_sqlite_token_get_by_hash(zg_store *st, const uint8_t hash[32],
     zg_token_row *out);
 zg_err zg_sqlite_token_get(zg_store *st, const char *id, zg_token_row *out);
 zg_err zg_sqlite_token_revoke(zg_store *st, const char *id, int64_t now);
+
+/* Operations implemented in sqlite_audit.c. */
+zg_err zg_sqlite_audit_append(zg_store *st, const zg_audit_append_row *events,
+    size_t n, const zg_merkle_node_row *nodes, size_t m);
+zg_err zg_sqlite_audit_size(zg_store *st, uint64_t *size);
+zg_err zg_sqlite_audit_node_get(zg_store *st, unsigned level, uint64_t index,
+    uint8_t out[32]);
+zg_err zg_sqlite_audit_events(zg_store *st, uint64_t from, size_t limit,
+    zg_audit_row **rows, size_t *n);
+zg_err zg_sqlite_audit_search(zg_store *st, const uint8_t *user_hmac,
+    const uint8_t *resource_hmac, uint64_t from, size_t limit,
+    zg_audit_row **rows, size_t *n);
+zg_err zg_sqlite_audit_head_put(zg_store *st, const zg_tree_head_row *h);
+zg_err zg_sqlite_audit_head_latest(zg_store *st, zg_tree_head_row *out);
+zg_err zg_sqlite_audit_heads(zg_store *st, uint64_t after, size_t limit,
+    zg_tree_head_row **rows, size_t *n);
 
 #endif

@@ -1,9 +1,9 @@
 /*
  * The embedded SQLite backend: opening the database, migrations and
  * connection handling. The operations live in sqlite_keys.c (meta values
- * and wrapped keys), sqlite_cred.c (credentials and versions) and
- * sqlite_token.c (leases and tokens). Their shared helpers are in
- * sqlite_util.c.
+ * and wrapped keys), sqlite_cred.c (credentials and versions),
+ * sqlite_token.c (leases and tokens) and sqlite_audit.c (the audit log).
+ * Their shared helpers are in sqlite_util.c.
  *
  * Durability and erasure settings, set on every connection that writes:
  * - journal_mode=WAL lets readers run while the writer commits.
@@ -15,7 +15,12 @@
  *
  * Migrations: migrations[i] turns schema version i into i + 1, and PRAGMA
  * user_version stores the version the file has. Pending migrations run in
- * one transaction at open, so a crash leaves the old version intact.
+ * one transaction at open, so a crash leaves the old version intact. A new
+ * schema change is a new script appended to migrations[]; a script that
+ * has shipped is never edited.
+ *
+ * Read-only handles (zg_store_sqlite_open_readonly) run no migrations and
+ * require the file's user_version to equal the number of migrations.
  */
 #include "store/sqlite_internal.h"
 
@@ -77,6 +82,29 @@ static const char *const migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  expires_at INTEGER,"
 	"  revoked_at INTEGER);",
+
+	/* 2: the audit log; see sqlite_audit.c. */
+	"CREATE TABLE audit_events ("
+	"  leaf_index INTEGER PRIMARY KEY,"
+	"  canonical BLOB NOT NULL,"
+	"  timestamp INTEGER NOT NULL,"
+	"  user_hmac BLOB NOT NULL,"
+	"  resource_hmac BLOB NOT NULL);"
+	"CREATE INDEX audit_events_user"
+	"  ON audit_events (user_hmac, leaf_index);"
+	"CREATE INDEX audit_events_resource"
+	"  ON audit_events (resource_hmac, leaf_index);"
+	"CREATE TABLE audit_nodes ("
+	"  level INTEGER NOT NULL,"
+	"  idx INTEGER NOT NULL,"
+	"  hash BLOB NOT NULL,"
+	"  PRIMARY KEY (level, idx)) WITHOUT ROWID;"
+	"CREATE TABLE audit_heads ("
+	"  tree_size INTEGER PRIMARY KEY,"
+	"  root BLOB NOT NULL,"
+	"  timestamp INTEGER NOT NULL,"
+	"  signature BLOB NOT NULL,"
+	"  key_id TEXT NOT NULL);",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -101,16 +129,19 @@ out:
 	return err;
 }
 
-/* Opens one connection with the settings every connection needs. */
+/*
+ * Opens one connection with the settings every connection needs. A reader
+ * of a read-only handle opens the file with SQLITE_OPEN_READONLY.
+ */
 static zg_err
-conn_open(const char *path, bool writer, sqlite3 **out)
+conn_open(const char *path, bool writer, bool readonly, sqlite3 **out)
 {
 	sqlite3 *db = NULL;
 	zg_err err = ZG_ERR_STORE;
 	char mode[16];
 
-	int rc = sqlite3_open_v2(path, &db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_NOMUTEX |
+	    (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE), NULL);
 	if (rc != SQLITE_OK) {
 		zg_log_error("opening the database failed", ZGF_S("path", path),
 		    ZGF_S("sqlite", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
@@ -185,26 +216,37 @@ out:
 	return err;
 }
 
-/* Applies pending migrations in one transaction. */
+/* Reads the schema version of the database, PRAGMA user_version. */
 static zg_err
-migrate(sqlite3 *db, const char *path)
+schema_version(sqlite3 *db, int *version, const char *op)
 {
 	sqlite3_stmt *stmt = NULL;
 	zg_err err;
 	int rc;
 
+	*version = 0;
+	if ((err = zg_sqlite_prepare(db, "PRAGMA user_version", &stmt, op)) !=
+	    ZG_OK)
+		return err;
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		*version = sqlite3_column_int(stmt, 0);
+	else
+		err = zg_sqlite_error(db, rc, op);
+	sqlite3_finalize(stmt);
+	return err;
+}
+
+/* Applies pending migrations in one transaction. */
+static zg_err
+migrate(sqlite3 *db, const char *path)
+{
+	zg_err err;
+	int have;
+
 	if ((err = zg_sqlite_exec(db, "BEGIN IMMEDIATE", "migrate")) != ZG_OK)
 		return err;
-	if ((err = zg_sqlite_prepare(db, "PRAGMA user_version", &stmt,
-	    "migrate")) != ZG_OK)
+	if ((err = schema_version(db, &have, "migrate")) != ZG_OK)
 		goto out;
-	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
-		err = zg_sqlite_error(db, rc, "migrate");
-		goto out;
-	}
-	int have = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
-	stmt = NULL;
 
 	if (have < 0 || have > MIGRATION_COUNT) {
 		zg_log_error("database schema is newer than this zguard "
@@ -233,7 +275,6 @@ migrate(sqlite3 *db, const char *path)
 		    ZGF_I("from", have), ZGF_I("to", MIGRATION_COUNT));
 	err = ZG_OK;
 out:
-	sqlite3_finalize(stmt);
 	if (err != ZG_OK)
 		zg_sqlite_rollback(db);
 	return err;
@@ -275,7 +316,7 @@ zg_sqlite_reader_acquire(zg_sqlite_store *s, sqlite3 **db)
 			s->reader_busy[unopened] = true;
 			pthread_mutex_unlock(&s->reader_lock);
 			sqlite3 *conn = NULL;
-			zg_err err = conn_open(s->path, false, &conn);
+			zg_err err = conn_open(s->path, false, s->readonly, &conn);
 			pthread_mutex_lock(&s->reader_lock);
 			if (err != ZG_OK) {
 				s->reader_busy[unopened] = false;
@@ -320,8 +361,8 @@ store_free(zg_sqlite_store *s, int locks)
 	free(s);
 }
 
-static void
-sqlite_close(zg_store *st)
+void
+zg_sqlite_close(zg_store *st)
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
 
@@ -337,7 +378,7 @@ sqlite_close(zg_store *st)
 }
 
 static const zg_store_ops sqlite_ops = {
-	.close = sqlite_close,
+	.close = zg_sqlite_close,
 	.meta_get = zg_sqlite_meta_get,
 	.meta_put = zg_sqlite_meta_put,
 	.wkey_insert = zg_sqlite_wkey_insert,
@@ -356,10 +397,19 @@ static const zg_store_ops sqlite_ops = {
 	.token_get_by_hash = zg_sqlite_token_get_by_hash,
 	.token_get = zg_sqlite_token_get,
 	.token_revoke = zg_sqlite_token_revoke,
+	.audit_append = zg_sqlite_audit_append,
+	.audit_size = zg_sqlite_audit_size,
+	.audit_node_get = zg_sqlite_audit_node_get,
+	.audit_events = zg_sqlite_audit_events,
+	.audit_search = zg_sqlite_audit_search,
+	.audit_head_put = zg_sqlite_audit_head_put,
+	.audit_head_latest = zg_sqlite_audit_head_latest,
+	.audit_heads = zg_sqlite_audit_heads,
 };
 
-zg_err
-zg_store_sqlite_open(const char *dir, zg_store **out)
+/* Allocates a handle for DIR/zguard.db with its locks, but no connection. */
+static zg_err
+store_alloc(const char *dir, bool readonly, zg_sqlite_store **out)
 {
 	zg_sqlite_store *s = NULL;
 	int locks = 0;
@@ -373,7 +423,8 @@ zg_store_sqlite_open(const char *dir, zg_store **out)
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return ZG_ERR_NOMEM;
-	s->base.ops = &sqlite_ops;
+	s->base.ops = readonly ? &zg_sqlite_readonly_ops : &sqlite_ops;
+	s->readonly = readonly;
 	size_t plen = strlen(dir) + sizeof("/zguard.db");
 	if ((s->path = malloc(plen)) == NULL)
 		goto out;
@@ -389,10 +440,28 @@ zg_store_sqlite_open(const char *dir, zg_store **out)
 	if (pthread_cond_init(&s->reader_free, NULL) != 0)
 		goto out;
 	locks++;
+	/* success */
+	*out = s;
+	s = NULL;
+	err = ZG_OK;
+out:
+	if (s != NULL)
+		store_free(s, locks);
+	return err;
+}
 
+zg_err
+zg_store_sqlite_open(const char *dir, zg_store **out)
+{
+	zg_sqlite_store *s = NULL;
+	zg_err err;
+
+	*out = NULL;
+	if ((err = store_alloc(dir, false, &s)) != ZG_OK)
+		return err;
 	if ((err = create_db_file(s->path)) != ZG_OK)
 		goto out;
-	if ((err = conn_open(s->path, true, &s->writer)) != ZG_OK)
+	if ((err = conn_open(s->path, true, false, &s->writer)) != ZG_OK)
 		goto out;
 	if ((err = migrate(s->writer, s->path)) != ZG_OK)
 		goto out;
@@ -401,9 +470,57 @@ zg_store_sqlite_open(const char *dir, zg_store **out)
 	s = NULL;
 	err = ZG_OK;
 out:
-	if (s != NULL) {
-		sqlite3_close(s->writer);
-		store_free(s, locks);
+	if (s != NULL)
+		zg_sqlite_close(&s->base);
+	return err;
+}
+
+/*
+ * A read-only connection to a WAL database still needs the -shm file, and
+ * SQLite creates it when it is missing, so the data directory must then be
+ * writable. The unit tests open a handle beside an open read-write handle
+ * and after it closed, with SQLite 3.40.1.
+ */
+zg_err
+zg_store_sqlite_open_readonly(const char *dir, zg_store **out)
+{
+	zg_sqlite_store *s = NULL;
+	sqlite3 *db = NULL;
+	struct stat sb;
+	zg_err err;
+	int have;
+
+	*out = NULL;
+	if ((err = store_alloc(dir, true, &s)) != ZG_OK)
+		return err;
+	if (stat(s->path, &sb) == -1) {
+		err = errno == ENOENT ? ZG_ERR_NOT_FOUND : ZG_ERR_IO;
+		zg_log_error("opening the database read-only failed",
+		    ZGF_S("path", s->path), ZGF_S("errno", strerror(errno)));
+		goto out;
 	}
+	/* The first reader checks the schema and stays open for later reads. */
+	if ((err = zg_sqlite_reader_acquire(s, &db)) != ZG_OK)
+		goto out;
+	err = schema_version(db, &have, "open_readonly");
+	zg_sqlite_reader_release(s, db);
+	if (err != ZG_OK)
+		goto out;
+	if (have != MIGRATION_COUNT) {
+		zg_log_error("database schema version does not match this "
+		    "zguard. Start the zguard daemon once to migrate it, "
+		    "or use a matching zguard", ZGF_S("path", s->path),
+		    ZGF_I("schema_version", have),
+		    ZGF_I("supported_version", MIGRATION_COUNT));
+		err = ZG_ERR_STORE;
+		goto out;
+	}
+	/* success */
+	*out = &s->base;
+	s = NULL;
+	err = ZG_OK;
+out:
+	if (s != NULL)
+		zg_sqlite_close(&s->base);
 	return err;
 }

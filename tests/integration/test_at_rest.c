@@ -126,7 +126,7 @@ make_secrets(const zgt_daemon *d, struct secrets *s)
 		    (unsigned)rand());
 		json_t *o = json_pack("{s:s}", "value", s->values[s->nvalues]);
 		char *body = json_dumps(o, JSON_COMPACT);
-		snprintf(path, sizeof(path), "/v1/credentials/%s/rotate", ids[i]);
+		snprintf(path, sizeof(path), "/v1/credentials/%.63s/rotate", ids[i]);
 		assert_int_equal(zgt_http(d, "POST", path, d->token, body, &r), 0);
 		assert_int_equal(r.status, 200);
 		zgt_resp_free(&r);

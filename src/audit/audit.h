@@ -112,10 +112,20 @@ zg_err zg_audit_index_hash(zg_keyring *kr, const char *value, uint8_t out[32]);
 
 /*
  * Encodes ev canonically into out, encrypting the personal fields under the
- * user's key (created on first use). With kr NULL or sealed, personal
- * fields are left out and the event says so.
+ * user's current key (created on first use; st holds the key generation).
+ * With kr NULL or sealed, personal fields are left out.
  */
-zg_err zg_audit_encode(zg_keyring *kr, const zg_audit_event *ev, zg_buf *out);
+zg_err zg_audit_encode(zg_keyring *kr, zg_store *st, const zg_audit_event *ev,
+    zg_buf *out);
+
+/*
+ * Returns the id of user_id's current personal-data key,
+ * "audit_user:<32 hex>:<generation>". Erasure destroys that key and moves
+ * the user to the next generation, so later events get a new key and
+ * earlier ones stay unreadable.
+ */
+zg_err zg_audit_user_key_id(zg_keyring *kr, zg_store *st, const char *user_id,
+    char out[ZG_ID_MAX], char meta_key[ZG_ID_MAX], uint32_t *generation);
 
 /*
  * Decodes canonical bytes into the readable JSON form. With kr unsealed,

@@ -28,8 +28,9 @@
  * "zguard/audit-personal" || str eventId || str userId. The ciphertext,
  * not the plaintext, enters the hash, so destroying the user's key makes
  * these fields unreadable while every leaf, proof and signature stays
- * valid. personalKeyId names that key: "audit_user:" followed by the first
- * 32 hex digits of HMAC-SHA-256(index key, userId).
+ * valid. personalKeyId names that key: "audit_user:", the first 32 hex
+ * digits of HMAC-SHA-256(index key, userId), ":" and the key generation,
+ * which erasure increments so that a user's later events get a new key.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,17 +73,30 @@ zg_audit_index_hash(zg_keyring *kr, const char *value, uint8_t out[32])
 	    strlen(value), out);
 }
 
-/* Key id of the user's personal-data key. */
-static zg_err
-user_key_id(zg_keyring *kr, const char *user_id, char out[ZG_ID_MAX])
+zg_err
+zg_audit_user_key_id(zg_keyring *kr, zg_store *st, const char *user_id,
+    char out[ZG_ID_MAX], char meta_key[ZG_ID_MAX], uint32_t *generation)
 {
 	uint8_t h[32];
 	char hex[33];
+	uint8_t *gen_blob = NULL;
+	size_t gen_len = 0;
+	uint32_t gen = 1;
 	zg_err err = zg_audit_index_hash(kr, user_id, h);
 	if (err != ZG_OK)
 		return err;
 	zg_hex_encode(h, 16, hex);
-	snprintf(out, ZG_ID_MAX, "%s%s", ZG_AUDIT_USER_KEY_PREFIX, hex);
+	snprintf(meta_key, ZG_ID_MAX, "audit_user_generation:%s", hex);
+	err = st->ops->meta_get(st, meta_key, &gen_blob, &gen_len);
+	if (err == ZG_OK && gen_len == 4)
+		gen = (uint32_t)gen_blob[0] << 24 | (uint32_t)gen_blob[1] << 16 |
+		    (uint32_t)gen_blob[2] << 8 | gen_blob[3];
+	free(gen_blob);
+	if (err != ZG_OK && err != ZG_ERR_NOT_FOUND)
+		return err;
+	snprintf(out, ZG_ID_MAX, "%s%s:%u", ZG_AUDIT_USER_KEY_PREFIX, hex, gen);
+	if (generation != NULL)
+		*generation = gen;
 	return ZG_OK;
 }
 
@@ -106,10 +120,11 @@ has_personal(const zg_audit_event *ev)
 
 /* Seals the personal fields; appends key id and blob to out. */
 static zg_err
-encode_personal(zg_keyring *kr, const zg_audit_event *ev, zg_buf *out)
+encode_personal(zg_keyring *kr, zg_store *st, const zg_audit_event *ev,
+    zg_buf *out)
 {
 	zg_err err = ZG_ERR_INTERNAL;
-	char key_id[ZG_ID_MAX];
+	char key_id[ZG_ID_MAX], meta_key[ZG_ID_MAX];
 	char *text = NULL;
 	json_t *obj = NULL;
 	zg_buf aad = ZG_BUF_INIT;
@@ -135,7 +150,8 @@ encode_personal(zg_keyring *kr, const zg_audit_event *ev, zg_buf *out)
 		err = ZG_ERR_NOMEM;
 		goto out;
 	}
-	if ((err = user_key_id(kr, user, key_id)) != ZG_OK ||
+	if ((err = zg_audit_user_key_id(kr, st, user, key_id, meta_key,
+	    NULL)) != ZG_OK ||
 	    (err = zg_keyring_system_key(kr, key_id, true, key)) != ZG_OK ||
 	    (err = personal_aad(ev->event_id, user, &aad)) != ZG_OK ||
 	    (err = zg_seal_blob(key, &h, aad.data, aad.len,
@@ -164,7 +180,8 @@ append_str(zg_buf *b, const char *s)
 }
 
 zg_err
-zg_audit_encode(zg_keyring *kr, const zg_audit_event *ev, zg_buf *out)
+zg_audit_encode(zg_keyring *kr, zg_store *st, const zg_audit_event *ev,
+    zg_buf *out)
 {
 	zg_err err;
 	if ((err = zg_buf_append_u8(out, ZG_AUDIT_FORMAT_V1)) != ZG_OK ||
@@ -179,8 +196,9 @@ zg_audit_encode(zg_keyring *kr, const zg_audit_event *ev, zg_buf *out)
 	    (err = append_str(out, ev->request_id)) != ZG_OK ||
 	    (err = append_str(out, ev->token_id)) != ZG_OK)
 		return err;
-	if (kr != NULL && has_personal(ev) && !zg_keyring_sealed(kr))
-		return encode_personal(kr, ev, out);
+	if (kr != NULL && st != NULL && has_personal(ev) &&
+	    !zg_keyring_sealed(kr))
+		return encode_personal(kr, st, ev, out);
 	/* No personal data, or no key to protect it with: leave it out. */
 	if ((err = append_str(out, "")) != ZG_OK)
 		return err;

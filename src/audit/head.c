@@ -178,16 +178,29 @@ zg_audit_consistency_proof(zg_audit *a, uint64_t first, uint64_t second,
 zg_err
 zg_audit_erase_user(zg_audit *a, const char *user_id)
 {
-	uint8_t h[32];
-	char hex[33], key_id[ZG_ID_MAX];
-	zg_err err = zg_audit_index_hash(a->kr, user_id, h);
+	char key_id[ZG_ID_MAX], meta_key[ZG_ID_MAX];
+	uint32_t gen = 0;
+	uint8_t next[4];
+	zg_err err;
+
+	/* One erasure at a time, so two cannot skip a generation's key. */
+	pthread_mutex_lock(&a->sign_mu);
+	err = zg_audit_user_key_id(a->kr, a->st, user_id, key_id, meta_key, &gen);
 	if (err != ZG_OK)
-		return err;
-	zg_hex_encode(h, 16, hex);
-	snprintf(key_id, sizeof(key_id), "%s%s", ZG_AUDIT_USER_KEY_PREFIX, hex);
+		goto out;
+	/* Destroy first: if the process stops before the generation moves
+	 * on, the key is already gone and a repeated erase finishes. */
 	err = zg_keyring_destroy_key(a->kr, key_id);
-	if (err == ZG_ERR_NOT_FOUND)
-		err = ZG_OK;
+	if (err != ZG_OK && err != ZG_ERR_NOT_FOUND)
+		goto out;
+	gen++;
+	next[0] = (uint8_t)(gen >> 24);
+	next[1] = (uint8_t)(gen >> 16);
+	next[2] = (uint8_t)(gen >> 8);
+	next[3] = (uint8_t)gen;
+	err = a->st->ops->meta_put(a->st, meta_key, next, sizeof(next));
+out:
+	pthread_mutex_unlock(&a->sign_mu);
 	return err;
 }
 

@@ -114,7 +114,7 @@ probe_event(zg_audit *a, zg_buf *out, struct audit_waiter *w)
 	ev.action = "recover";
 	ev.success = true;
 	ev.metadata = meta;
-	err = zg_audit_encode(a->kr, &ev, out);
+	err = zg_audit_encode(a->kr, a->st, &ev, out);
 	json_decref(meta);
 	if (err != ZG_OK)
 		return err;
@@ -194,6 +194,8 @@ zg_audit_writer_main(void *arg)
 				zg_log_error("audit log append failed; refusing "
 				    "audited operations until it recovers",
 				    ZGF_ERR(err), ZGF_I("events", n));
+				zg_forwarder_alert(a->forwarder, "audit_failure",
+				    "the audit log cannot be written");
 			}
 			a->failed = true;
 		}
@@ -227,7 +229,7 @@ zg_audit_record(zg_audit *a, zg_audit_event *ev, uint64_t *leaf_index)
 		goto out;
 	if (ev->timestamp == 0)
 		ev->timestamp = zg_time_now_us();
-	if ((err = zg_audit_encode(a->kr, ev, &bytes)) != ZG_OK)
+	if ((err = zg_audit_encode(a->kr, a->st, ev, &bytes)) != ZG_OK)
 		goto out;
 	if (!zg_keyring_sealed(a->kr)) {
 		if ((err = zg_audit_index_hash(a->kr, ev->user_id ? ev->user_id :

@@ -148,8 +148,7 @@ zg_cmd_serve(int argc, char **argv)
 	if (zg_keyring_sealed(app.kr))
 		zg_log_warn("the vault is sealed; unseal it with 'zguard unseal' "
 		    "or POST /v1/sys/unseal");
-	if (app.st->ops->audit_append != NULL &&
-	    (err = zg_audit_open(app.st, app.kr, &app.cfg, &app.audit,
+	if ((err = zg_audit_open(app.st, app.kr, &app.cfg, &app.audit,
 	    &em)) != ZG_OK)
 		goto out;
 	if ((err = zg_server_start(&app, &app.server, &em)) != ZG_OK)

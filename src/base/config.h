@@ -44,7 +44,7 @@ typedef struct zg_config {
 	size_t max_body_bytes;
 	size_t max_value_bytes;
 	unsigned http_threads;   /* 0: one per core */
-	unsigned workers;        /* 0: four per core, at least 8 */
+	unsigned workers;        /* 0: eight per core, at least 64 */
 	char tls_cert[1024];     /* empty: plain HTTP */
 	char tls_key[1024];
 	enum zg_seal_kind seal;

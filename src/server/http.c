@@ -457,9 +457,12 @@ zg_server_start(zg_app *app, struct zg_server **out, zg_errmsg *em)
 	(void)sslen;
 
 	unsigned threads = cfg->http_threads ? cfg->http_threads : core_count();
-	srv->nworkers = cfg->workers ? cfg->workers : 4 * core_count();
-	if (srv->nworkers < 8 && cfg->workers == 0)
-		srv->nworkers = 8;
+	/* Workers mostly sleep on fsync and on the audit log's group commit,
+	 * and a commit can only batch as many events as there are workers
+	 * waiting, so there are many more workers than cores. */
+	srv->nworkers = cfg->workers ? cfg->workers : 8 * core_count();
+	if (srv->nworkers < 64 && cfg->workers == 0)
+		srv->nworkers = 64;
 
 	struct MHD_OptionItem opts[16];
 	size_t n = 0;

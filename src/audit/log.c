@@ -188,6 +188,10 @@ zg_audit_writer_main(void *arg)
 		pthread_mutex_lock(&a->mu);
 		if (err == ZG_OK) {
 			a->frontier = *frontier;
+			if (a->failed)
+				zg_log_info("audit log is writable again",
+				    ZGF_I("tree_size", frontier->tree_size));
+			a->failed = false;
 		} else {
 			if (!a->failed) {
 				a->failed_since = zg_time_now_us();

@@ -121,7 +121,8 @@ record_event(zg_app *app, zg_request *req, enum stage stage, zg_err result)
 
 	if (app->audit == NULL || r->event_type == NULL)
 		return ZG_OK;
-	/* Refused before any principal was known: nothing to attribute. */
+	/* Nothing to record: a sealed vault knows no principal yet, and a
+	 * request refused because the log is failing cannot be recorded. */
 	if (stage == STAGE_SEALED || stage == STAGE_AUDIT)
 		return ZG_OK;
 	if (stage == STAGE_HANDLER && (r->flags & ZG_ROUTE_AUDIT_SELF))

@@ -65,12 +65,14 @@ step_reset(sqlite3_stmt *stmt, int rc)
 }
 
 static zg_err
-insert_events(sqlite3 *db, const zg_audit_append_row *events, size_t n)
+insert_events(zg_sqlite_conn *conn, const zg_audit_append_row *events,
+    size_t n)
 {
 	sqlite3_stmt *stmt = NULL;
 	zg_err err;
 
-	if ((err = zg_sqlite_prepare(db, "INSERT INTO audit_events ("
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_AUDIT_EVENT_INSERT,
+	    "INSERT INTO audit_events ("
 	    "leaf_index, canonical, timestamp, user_hmac, resource_hmac) "
 	    "VALUES (?, ?, ?, ?, ?)", &stmt, "audit_append")) != ZG_OK)
 		return err;
@@ -88,7 +90,7 @@ insert_events(sqlite3 *db, const zg_audit_append_row *events, size_t n)
 		    sizeof(e->resource_hmac), &rc);
 		if ((rc = step_reset(stmt, rc)) == SQLITE_DONE)
 			continue;
-		if ((err = zg_sqlite_error(db, rc, "audit_append")) ==
+		if ((err = zg_sqlite_error(conn->db, rc, "audit_append")) ==
 		    ZG_ERR_CONFLICT)
 			zg_log_warn("audit event already stored",
 			    ZGF_I("leaf_index", e->leaf_index));
@@ -96,17 +98,18 @@ insert_events(sqlite3 *db, const zg_audit_append_row *events, size_t n)
 	}
 	err = ZG_OK;
 out:
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	return err;
 }
 
 static zg_err
-insert_nodes(sqlite3 *db, const zg_merkle_node_row *nodes, size_t m)
+insert_nodes(zg_sqlite_conn *conn, const zg_merkle_node_row *nodes, size_t m)
 {
 	sqlite3_stmt *stmt = NULL;
 	zg_err err;
 
-	if ((err = zg_sqlite_prepare(db, "INSERT INTO audit_nodes (level, idx, "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_AUDIT_NODE_INSERT,
+	    "INSERT INTO audit_nodes (level, idx, "
 	    "hash) VALUES (?, ?, ?)", &stmt, "audit_append")) != ZG_OK)
 		return err;
 	for (size_t i = 0; i < m; i++) {
@@ -118,7 +121,7 @@ insert_nodes(sqlite3 *db, const zg_merkle_node_row *nodes, size_t m)
 		zg_sqlite_bind_blob(stmt, 3, nd->hash, sizeof(nd->hash), &rc);
 		if ((rc = step_reset(stmt, rc)) == SQLITE_DONE)
 			continue;
-		if ((err = zg_sqlite_error(db, rc, "audit_append")) ==
+		if ((err = zg_sqlite_error(conn->db, rc, "audit_append")) ==
 		    ZG_ERR_CONFLICT)
 			zg_log_warn("Merkle node already stored",
 			    ZGF_I("level", nd->level),
@@ -127,13 +130,13 @@ insert_nodes(sqlite3 *db, const zg_merkle_node_row *nodes, size_t m)
 	}
 	err = ZG_OK;
 out:
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	return err;
 }
 
 /*
- * Each insert statement is prepared once per call and reused for every
- * row, because group commit passes hundreds of rows at a time.
+ * Each insert statement is bound and stepped once per row, and reset in
+ * between, because group commit passes hundreds of rows at a time.
  */
 zg_err
 zg_sqlite_audit_append(zg_store *st, const zg_audit_append_row *events,
@@ -153,18 +156,19 @@ zg_sqlite_audit_append(zg_store *st, const zg_audit_append_row *events,
 	if (n == 0 && m == 0)
 		return ZG_OK;
 
-	sqlite3 *db = zg_sqlite_writer_acquire(s);
-	if ((err = zg_sqlite_exec(db, "BEGIN IMMEDIATE", "audit_append")) !=
-	    ZG_OK)
+	zg_sqlite_conn *conn = zg_sqlite_writer_acquire_conn(s);
+	if ((err = zg_sqlite_stmt_exec(conn, ZG_STMT_BEGIN,
+	    "BEGIN IMMEDIATE", "audit_append")) != ZG_OK)
 		goto out;
-	if ((err = insert_events(db, events, n)) != ZG_OK)
+	if ((err = insert_events(conn, events, n)) != ZG_OK)
 		goto out;
-	if ((err = insert_nodes(db, nodes, m)) != ZG_OK)
+	if ((err = insert_nodes(conn, nodes, m)) != ZG_OK)
 		goto out;
-	err = zg_sqlite_exec(db, "COMMIT", "audit_append");
+	err = zg_sqlite_stmt_exec(conn, ZG_STMT_COMMIT,
+	    "COMMIT", "audit_append");
 out:
 	if (err != ZG_OK)
-		zg_sqlite_rollback(db);
+		zg_sqlite_rollback(conn->db);
 	zg_sqlite_writer_release(s);
 	return err;
 }
@@ -174,18 +178,19 @@ zg_sqlite_audit_size(zg_store *st, uint64_t *size)
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
 	sqlite3_stmt *stmt = NULL;
-	sqlite3 *db = NULL;
+	zg_sqlite_conn *conn = NULL;
 	zg_err err;
 	int rc;
 
 	*size = 0;
-	if ((err = zg_sqlite_reader_acquire(s, &db)) != ZG_OK)
+	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
 		return err;
-	if ((err = zg_sqlite_prepare(db, "SELECT max(idx) FROM audit_nodes "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_AUDIT_SIZE,
+	    "SELECT max(idx) FROM audit_nodes "
 	    "WHERE level=0", &stmt, "audit_size")) != ZG_OK)
 		goto out;
 	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
-		err = zg_sqlite_error(db, rc, "audit_size");
+		err = zg_sqlite_error(conn->db, rc, "audit_size");
 		goto out;
 	}
 	if (sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
@@ -200,8 +205,8 @@ zg_sqlite_audit_size(zg_store *st, uint64_t *size)
 	}
 	err = ZG_OK;
 out:
-	sqlite3_finalize(stmt);
-	zg_sqlite_reader_release(s, db);
+	zg_sqlite_stmt_done(stmt);
+	zg_sqlite_reader_release(s, conn);
 	return err;
 }
 
@@ -211,16 +216,17 @@ zg_sqlite_audit_node_get(zg_store *st, unsigned level, uint64_t index,
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
 	sqlite3_stmt *stmt = NULL;
-	sqlite3 *db = NULL;
+	zg_sqlite_conn *conn = NULL;
 	zg_err err;
 	int rc = SQLITE_OK;
 
 	memset(out, 0, 32);
 	if (index > (uint64_t)INT64_MAX)
 		return ZG_ERR_INVALID;
-	if ((err = zg_sqlite_reader_acquire(s, &db)) != ZG_OK)
+	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
 		return err;
-	if ((err = zg_sqlite_prepare(db, "SELECT hash FROM audit_nodes "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_AUDIT_NODE_GET,
+	    "SELECT hash FROM audit_nodes "
 	    "WHERE level=? AND idx=?", &stmt, "audit_node_get")) != ZG_OK)
 		goto out;
 	zg_sqlite_bind_int64(stmt, 1, level, &rc);
@@ -232,7 +238,7 @@ zg_sqlite_audit_node_get(zg_store *st, unsigned level, uint64_t index,
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		err = zg_sqlite_error(db, rc, "audit_node_get");
+		err = zg_sqlite_error(conn->db, rc, "audit_node_get");
 		goto out;
 	}
 	const void *hash = sqlite3_column_blob(stmt, 0);
@@ -247,8 +253,8 @@ zg_sqlite_audit_node_get(zg_store *st, unsigned level, uint64_t index,
 	memcpy(out, hash, 32);
 	err = ZG_OK;
 out:
-	sqlite3_finalize(stmt);
-	zg_sqlite_reader_release(s, db);
+	zg_sqlite_stmt_done(stmt);
+	zg_sqlite_reader_release(s, conn);
 	return err;
 }
 
@@ -295,7 +301,7 @@ zg_sqlite_audit_search(zg_store *st, const uint8_t *user_hmac,
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
 	sqlite3_stmt *stmt = NULL;
-	sqlite3 *db = NULL;
+	zg_sqlite_conn *conn = NULL;
 	zg_audit_row *out = NULL;
 	size_t cap = 0, used = 0;
 	zg_err err;
@@ -307,11 +313,12 @@ zg_sqlite_audit_search(zg_store *st, const uint8_t *user_hmac,
 		return ZG_ERR_INVALID;
 	if (limit == 0)
 		return ZG_OK;
-	if ((err = zg_sqlite_reader_acquire(s, &db)) != ZG_OK)
+	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
 		return err;
 	int query = (user_hmac != NULL ? 1 : 0) |
 	    (resource_hmac != NULL ? 2 : 0);
-	if ((err = zg_sqlite_prepare(db, event_queries[query], &stmt,
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_AUDIT_SEARCH + query,
+	    event_queries[query], &stmt,
 	    "audit_search")) != ZG_OK)
 		goto out;
 	zg_sqlite_bind_int64(stmt, 1, (int64_t)from, &rc);
@@ -330,7 +337,7 @@ zg_sqlite_audit_search(zg_store *st, const uint8_t *user_hmac,
 		rc = SQLITE_OK;
 	}
 	if (rc != SQLITE_DONE) {
-		err = zg_sqlite_error(db, rc, "audit_search");
+		err = zg_sqlite_error(conn->db, rc, "audit_search");
 		goto out;
 	}
 	/* success */
@@ -340,8 +347,8 @@ zg_sqlite_audit_search(zg_store *st, const uint8_t *user_hmac,
 	err = ZG_OK;
 out:
 	zg_audit_rows_free(out, used);
-	sqlite3_finalize(stmt);
-	zg_sqlite_reader_release(s, db);
+	zg_sqlite_stmt_done(stmt);
+	zg_sqlite_reader_release(s, conn);
 	return err;
 }
 
@@ -360,20 +367,21 @@ zg_sqlite_audit_events(zg_store *st, uint64_t from, size_t limit,
  * in that case too.
  */
 static zg_err
-head_check_root(sqlite3 *db, const zg_tree_head_row *h)
+head_check_root(zg_sqlite_conn *conn, const zg_tree_head_row *h)
 {
 	sqlite3_stmt *stmt = NULL;
 	zg_err err;
 	int rc = SQLITE_OK;
 
-	if ((err = zg_sqlite_prepare(db, "SELECT root FROM audit_heads "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_AUDIT_HEAD_ROOT,
+	    "SELECT root FROM audit_heads "
 	    "WHERE tree_size=?", &stmt, "audit_head_put")) != ZG_OK)
 		return err;
 	zg_sqlite_bind_int64(stmt, 1, (int64_t)h->tree_size, &rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc != SQLITE_ROW) {
-		err = zg_sqlite_error(db, rc, "audit_head_put");
+		err = zg_sqlite_error(conn->db, rc, "audit_head_put");
 		goto out;
 	}
 	const void *root = sqlite3_column_blob(stmt, 0);
@@ -386,7 +394,7 @@ head_check_root(sqlite3 *db, const zg_tree_head_row *h)
 		    ZGF_S("key_id", h->key_id));
 	err = ZG_OK;
 out:
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	return err;
 }
 
@@ -402,8 +410,9 @@ zg_sqlite_audit_head_put(zg_store *st, const zg_tree_head_row *h)
 	    memchr(h->key_id, '\0', sizeof(h->key_id)) == NULL)
 		return ZG_ERR_INVALID;
 
-	sqlite3 *db = zg_sqlite_writer_acquire(s);
-	if ((err = zg_sqlite_prepare(db, "INSERT OR IGNORE INTO audit_heads ("
+	zg_sqlite_conn *conn = zg_sqlite_writer_acquire_conn(s);
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_AUDIT_HEAD_INSERT,
+	    "INSERT OR IGNORE INTO audit_heads ("
 	    HEAD_COLUMNS ") VALUES (?, ?, ?, ?, ?)", &stmt,
 	    "audit_head_put")) != ZG_OK)
 		goto out;
@@ -415,15 +424,15 @@ zg_sqlite_audit_head_put(zg_store *st, const zg_tree_head_row *h)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE) {
-		err = zg_sqlite_error(db, rc, "audit_head_put");
+		err = zg_sqlite_error(conn->db, rc, "audit_head_put");
 		goto out;
 	}
-	if (sqlite3_changes(db) == 0)
-		err = head_check_root(db, h);
+	if (sqlite3_changes(conn->db) == 0)
+		err = head_check_root(conn, h);
 	else
 		err = ZG_OK;
 out:
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	zg_sqlite_writer_release(s);
 	return err;
 }
@@ -458,14 +467,15 @@ zg_sqlite_audit_head_latest(zg_store *st, zg_tree_head_row *out)
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
 	sqlite3_stmt *stmt = NULL;
-	sqlite3 *db = NULL;
+	zg_sqlite_conn *conn = NULL;
 	zg_err err;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = zg_sqlite_reader_acquire(s, &db)) != ZG_OK)
+	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
 		return err;
-	if ((err = zg_sqlite_prepare(db, "SELECT " HEAD_COLUMNS " FROM "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_AUDIT_HEAD_LATEST,
+	    "SELECT " HEAD_COLUMNS " FROM "
 	    "audit_heads ORDER BY tree_size DESC LIMIT 1", &stmt,
 	    "audit_head_latest")) != ZG_OK)
 		goto out;
@@ -475,12 +485,12 @@ zg_sqlite_audit_head_latest(zg_store *st, zg_tree_head_row *out)
 	else if (rc == SQLITE_ROW)
 		err = head_from_stmt(stmt, out, "audit_head_latest");
 	else
-		err = zg_sqlite_error(db, rc, "audit_head_latest");
+		err = zg_sqlite_error(conn->db, rc, "audit_head_latest");
 out:
 	if (err != ZG_OK)
 		memset(out, 0, sizeof(*out));
-	sqlite3_finalize(stmt);
-	zg_sqlite_reader_release(s, db);
+	zg_sqlite_stmt_done(stmt);
+	zg_sqlite_reader_release(s, conn);
 	return err;
 }
 
@@ -490,7 +500,7 @@ zg_sqlite_audit_heads(zg_store *st, uint64_t after, size_t limit,
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
 	sqlite3_stmt *stmt = NULL;
-	sqlite3 *db = NULL;
+	zg_sqlite_conn *conn = NULL;
 	zg_tree_head_row *out = NULL;
 	size_t cap = 0, used = 0;
 	zg_err err;
@@ -502,9 +512,10 @@ zg_sqlite_audit_heads(zg_store *st, uint64_t after, size_t limit,
 		return ZG_ERR_INVALID;
 	if (limit == 0)
 		return ZG_OK;
-	if ((err = zg_sqlite_reader_acquire(s, &db)) != ZG_OK)
+	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
 		return err;
-	if ((err = zg_sqlite_prepare(db, "SELECT " HEAD_COLUMNS " FROM "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_AUDIT_HEADS,
+	    "SELECT " HEAD_COLUMNS " FROM "
 	    "audit_heads WHERE tree_size>? ORDER BY tree_size LIMIT ?", &stmt,
 	    "audit_heads")) != ZG_OK)
 		goto out;
@@ -521,7 +532,7 @@ zg_sqlite_audit_heads(zg_store *st, uint64_t after, size_t limit,
 		rc = SQLITE_OK;
 	}
 	if (rc != SQLITE_DONE) {
-		err = zg_sqlite_error(db, rc, "audit_heads");
+		err = zg_sqlite_error(conn->db, rc, "audit_heads");
 		goto out;
 	}
 	/* success */
@@ -531,7 +542,7 @@ zg_sqlite_audit_heads(zg_store *st, uint64_t after, size_t limit,
 	err = ZG_OK;
 out:
 	free(out);
-	sqlite3_finalize(stmt);
-	zg_sqlite_reader_release(s, db);
+	zg_sqlite_stmt_done(stmt);
+	zg_sqlite_reader_release(s, conn);
 	return err;
 }

@@ -55,11 +55,12 @@ zg_sqlite_cred_insert(zg_store *st, const zg_cred_row *c,
 	int rc = SQLITE_OK;
 
 	assert(v->version == c->current_version);
-	sqlite3 *db = zg_sqlite_writer_acquire(s);
-	if ((err = zg_sqlite_exec(db, "BEGIN IMMEDIATE", "cred_insert")) !=
-	    ZG_OK)
+	zg_sqlite_conn *conn = zg_sqlite_writer_acquire_conn(s);
+	if ((err = zg_sqlite_stmt_exec(conn, ZG_STMT_BEGIN,
+	    "BEGIN IMMEDIATE", "cred_insert")) != ZG_OK)
 		goto out;
-	if ((err = zg_sqlite_prepare(db, "INSERT INTO credentials ("
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_CRED_INSERT,
+	    "INSERT INTO credentials ("
 	    CRED_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &stmt,
 	    "cred_insert")) != ZG_OK)
 		goto out;
@@ -80,13 +81,14 @@ zg_sqlite_cred_insert(zg_store *st, const zg_cred_row *c,
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE) {
-		err = zg_sqlite_error(db, rc, "cred_insert");
+		err = zg_sqlite_error(conn->db, rc, "cred_insert");
 		goto out;
 	}
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	stmt = NULL;
 
-	if ((err = zg_sqlite_prepare(db, "INSERT INTO credential_versions "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_VERSION_INSERT,
+	    "INSERT INTO credential_versions "
 	    "(cred_id, version, blob, created_at) VALUES (?, ?, ?, ?)", &stmt,
 	    "cred_insert")) != ZG_OK)
 		goto out;
@@ -98,14 +100,15 @@ zg_sqlite_cred_insert(zg_store *st, const zg_cred_row *c,
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE) {
-		err = zg_sqlite_error(db, rc, "cred_insert");
+		err = zg_sqlite_error(conn->db, rc, "cred_insert");
 		goto out;
 	}
-	err = zg_sqlite_exec(db, "COMMIT", "cred_insert");
+	err = zg_sqlite_stmt_exec(conn, ZG_STMT_COMMIT,
+	    "COMMIT", "cred_insert");
 out:
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	if (err != ZG_OK)
-		zg_sqlite_rollback(db);
+		zg_sqlite_rollback(conn->db);
 	zg_sqlite_writer_release(s);
 	return err;
 }
@@ -114,15 +117,15 @@ zg_err
 zg_sqlite_cred_get(zg_store *st, const char *id, zg_cred_row *out)
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
-	sqlite3 *db = NULL;
+	zg_sqlite_conn *conn = NULL;
 	sqlite3_stmt *stmt = NULL;
 	zg_err err;
 	int rc = SQLITE_OK;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = zg_sqlite_reader_acquire(s, &db)) != ZG_OK)
+	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
 		return err;
-	if ((err = zg_sqlite_prepare(db, "SELECT " CRED_COLUMNS
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_CRED_GET, "SELECT " CRED_COLUMNS
 	    " FROM credentials WHERE id=?", &stmt, "cred_get")) != ZG_OK)
 		goto out;
 	zg_sqlite_bind_text(stmt, 1, id, &rc);
@@ -131,12 +134,12 @@ zg_sqlite_cred_get(zg_store *st, const char *id, zg_cred_row *out)
 	if (rc == SQLITE_DONE)
 		err = ZG_ERR_NOT_FOUND;
 	else if (rc != SQLITE_ROW)
-		err = zg_sqlite_error(db, rc, "cred_get");
+		err = zg_sqlite_error(conn->db, rc, "cred_get");
 	else
 		err = cred_from_row(stmt, out, "cred_get");
 out:
-	sqlite3_finalize(stmt);
-	zg_sqlite_reader_release(s, db);
+	zg_sqlite_stmt_done(stmt);
+	zg_sqlite_reader_release(s, conn);
 	return err;
 }
 
@@ -145,7 +148,7 @@ zg_sqlite_cred_list(zg_store *st, const char *owner, const char *after,
     size_t limit, zg_cred_row **rows, size_t *n)
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
-	sqlite3 *db = NULL;
+	zg_sqlite_conn *conn = NULL;
 	sqlite3_stmt *stmt = NULL;
 	zg_cred_row *arr = NULL;
 	size_t count = 0;
@@ -156,14 +159,17 @@ zg_sqlite_cred_list(zg_store *st, const char *owner, const char *after,
 	*n = 0;
 	if (limit == 0)
 		return ZG_OK;
-	if ((err = zg_sqlite_reader_acquire(s, &db)) != ZG_OK)
+	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
 		return err;
-	const char *sql = owner != NULL ?
-	    "SELECT " CRED_COLUMNS " FROM credentials WHERE owner=?3 AND "
-	    "id>?1 ORDER BY id LIMIT ?2" :
-	    "SELECT " CRED_COLUMNS " FROM credentials WHERE id>?1 "
-	    "ORDER BY id LIMIT ?2";
-	if ((err = zg_sqlite_prepare(db, sql, &stmt, "cred_list")) != ZG_OK)
+	if (owner != NULL)
+		err = zg_sqlite_stmt(conn, ZG_STMT_CRED_LIST_OWNER, "SELECT "
+		    CRED_COLUMNS " FROM credentials WHERE owner=?3 AND id>?1 "
+		    "ORDER BY id LIMIT ?2", &stmt, "cred_list");
+	else
+		err = zg_sqlite_stmt(conn, ZG_STMT_CRED_LIST, "SELECT "
+		    CRED_COLUMNS " FROM credentials WHERE id>?1 "
+		    "ORDER BY id LIMIT ?2", &stmt, "cred_list");
+	if (err != ZG_OK)
 		goto out;
 	/* Every id is longer than "", so "" starts at the first row. */
 	zg_sqlite_bind_text(stmt, 1, after != NULL ? after : "", &rc);
@@ -172,7 +178,7 @@ zg_sqlite_cred_list(zg_store *st, const char *owner, const char *after,
 	if (owner != NULL)
 		zg_sqlite_bind_text(stmt, 3, owner, &rc);
 	if (rc != SQLITE_OK) {
-		err = zg_sqlite_error(db, rc, "cred_list");
+		err = zg_sqlite_error(conn->db, rc, "cred_list");
 		goto out;
 	}
 	size_t cap = limit < 64 ? limit : 64;
@@ -193,7 +199,7 @@ zg_sqlite_cred_list(zg_store *st, const char *owner, const char *after,
 		count++;
 	}
 	if (rc != SQLITE_DONE) {
-		err = zg_sqlite_error(db, rc, "cred_list");
+		err = zg_sqlite_error(conn->db, rc, "cred_list");
 		goto out;
 	}
 	/* success */
@@ -202,8 +208,8 @@ zg_sqlite_cred_list(zg_store *st, const char *owner, const char *after,
 	arr = NULL;
 	err = ZG_OK;
 out:
-	sqlite3_finalize(stmt);
-	zg_sqlite_reader_release(s, db);
+	zg_sqlite_stmt_done(stmt);
+	zg_sqlite_reader_release(s, conn);
 	zg_cred_rows_free(arr, count);
 	return err;
 }
@@ -213,14 +219,15 @@ out:
  * writer's transaction. ZG_ERR_NOT_FOUND if there is no such credential.
  */
 static zg_err
-cred_state(sqlite3 *db, const char *id, int64_t *current, int64_t *revoked_at,
-    const char *op)
+cred_state(zg_sqlite_conn *conn, const char *id, int64_t *current,
+    int64_t *revoked_at, const char *op)
 {
 	sqlite3_stmt *stmt = NULL;
 	zg_err err;
 	int rc = SQLITE_OK;
 
-	if ((err = zg_sqlite_prepare(db, "SELECT current_version, revoked_at "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_CRED_STATE,
+	    "SELECT current_version, revoked_at "
 	    "FROM credentials WHERE id=?", &stmt, op)) != ZG_OK)
 		return err;
 	zg_sqlite_bind_text(stmt, 1, id, &rc);
@@ -233,8 +240,8 @@ cred_state(sqlite3 *db, const char *id, int64_t *current, int64_t *revoked_at,
 	} else if (rc == SQLITE_DONE)
 		err = ZG_ERR_NOT_FOUND;
 	else
-		err = zg_sqlite_error(db, rc, op);
-	sqlite3_finalize(stmt);
+		err = zg_sqlite_error(conn->db, rc, op);
+	zg_sqlite_stmt_done(stmt);
 	return err;
 }
 
@@ -248,11 +255,11 @@ zg_sqlite_cred_add_version(zg_store *st, const zg_cred_version_row *v,
 	zg_err err;
 	int rc = SQLITE_OK;
 
-	sqlite3 *db = zg_sqlite_writer_acquire(s);
-	if ((err = zg_sqlite_exec(db, "BEGIN IMMEDIATE",
+	zg_sqlite_conn *conn = zg_sqlite_writer_acquire_conn(s);
+	if ((err = zg_sqlite_stmt_exec(conn, ZG_STMT_BEGIN, "BEGIN IMMEDIATE",
 	    "cred_add_version")) != ZG_OK)
 		goto out;
-	if ((err = cred_state(db, v->cred_id, &current, &revoked_at,
+	if ((err = cred_state(conn, v->cred_id, &current, &revoked_at,
 	    "cred_add_version")) != ZG_OK)
 		goto out;
 	if (revoked_at != 0) {
@@ -263,7 +270,8 @@ zg_sqlite_cred_add_version(zg_store *st, const zg_cred_version_row *v,
 		err = ZG_ERR_CONFLICT;
 		goto out;
 	}
-	if ((err = zg_sqlite_prepare(db, "INSERT INTO credential_versions "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_VERSION_INSERT,
+	    "INSERT INTO credential_versions "
 	    "(cred_id, version, blob, created_at) VALUES (?, ?, ?, ?)", &stmt,
 	    "cred_add_version")) != ZG_OK)
 		goto out;
@@ -274,13 +282,14 @@ zg_sqlite_cred_add_version(zg_store *st, const zg_cred_version_row *v,
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE) {
-		err = zg_sqlite_error(db, rc, "cred_add_version");
+		err = zg_sqlite_error(conn->db, rc, "cred_add_version");
 		goto out;
 	}
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	stmt = NULL;
 
-	if ((err = zg_sqlite_prepare(db, "UPDATE credentials SET "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_CRED_SET_VERSION,
+	    "UPDATE credentials SET "
 	    "current_version=?, updated_at=? WHERE id=?", &stmt,
 	    "cred_add_version")) != ZG_OK)
 		goto out;
@@ -291,14 +300,15 @@ zg_sqlite_cred_add_version(zg_store *st, const zg_cred_version_row *v,
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE) {
-		err = zg_sqlite_error(db, rc, "cred_add_version");
+		err = zg_sqlite_error(conn->db, rc, "cred_add_version");
 		goto out;
 	}
-	err = zg_sqlite_exec(db, "COMMIT", "cred_add_version");
+	err = zg_sqlite_stmt_exec(conn, ZG_STMT_COMMIT,
+	    "COMMIT", "cred_add_version");
 out:
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	if (err != ZG_OK)
-		zg_sqlite_rollback(db);
+		zg_sqlite_rollback(conn->db);
 	zg_sqlite_writer_release(s);
 	return err;
 }
@@ -308,15 +318,16 @@ zg_sqlite_cred_get_version(zg_store *st, const char *id, uint32_t version,
     zg_cred_version_row *out)
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
-	sqlite3 *db = NULL;
+	zg_sqlite_conn *conn = NULL;
 	sqlite3_stmt *stmt = NULL;
 	zg_err err;
 	int rc = SQLITE_OK;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = zg_sqlite_reader_acquire(s, &db)) != ZG_OK)
+	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
 		return err;
-	if ((err = zg_sqlite_prepare(db, "SELECT cred_id, version, blob, "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_VERSION_GET,
+	    "SELECT cred_id, version, blob, "
 	    "created_at FROM credential_versions WHERE cred_id=? AND version=?",
 	    &stmt, "cred_get_version")) != ZG_OK)
 		goto out;
@@ -329,7 +340,7 @@ zg_sqlite_cred_get_version(zg_store *st, const char *id, uint32_t version,
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		err = zg_sqlite_error(db, rc, "cred_get_version");
+		err = zg_sqlite_error(conn->db, rc, "cred_get_version");
 		goto out;
 	}
 	if ((err = zg_sqlite_column_text(stmt, 0, out->cred_id,
@@ -341,8 +352,8 @@ zg_sqlite_cred_get_version(zg_store *st, const char *id, uint32_t version,
 		goto out;
 	out->created_at = sqlite3_column_int64(stmt, 3);
 out:
-	sqlite3_finalize(stmt);
-	zg_sqlite_reader_release(s, db);
+	zg_sqlite_stmt_done(stmt);
+	zg_sqlite_reader_release(s, conn);
 	return err;
 }
 
@@ -355,20 +366,21 @@ out:
  * while the caller holds the writer lock, so writes stall that long.
  */
 static void
-checkpoint_truncate(sqlite3 *db, const char *id)
+checkpoint_truncate(zg_sqlite_conn *conn, const char *id)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
-	if (zg_sqlite_prepare(db, "PRAGMA wal_checkpoint(TRUNCATE)", &stmt,
-	    "cred_revoke") != ZG_OK)
+	/* This runs once per revocation, so it is not cached. */
+	if (zg_sqlite_prepare(conn->db, "PRAGMA wal_checkpoint(TRUNCATE)",
+	    &stmt, "cred_revoke") != ZG_OK)
 		return;
 	rc = sqlite3_step(stmt);
 	if (rc != SQLITE_ROW)
 		zg_log_warn("WAL checkpoint after revocation failed, so erased "
 		    "blobs may remain in the WAL until the next checkpoint",
 		    ZGF_S("cred_id", id), ZGF_I("sqlite_code", rc),
-		    ZGF_S("sqlite", sqlite3_errmsg(db)));
+		    ZGF_S("sqlite", sqlite3_errmsg(conn->db)));
 	else if (sqlite3_column_int(stmt, 0) != 0)
 		zg_log_warn("WAL checkpoint after revocation was blocked by "
 		    "readers, so erased blobs may remain in the WAL until the "
@@ -385,16 +397,17 @@ zg_sqlite_cred_revoke(zg_store *st, const char *id, int64_t now)
 	zg_err err;
 	int rc = SQLITE_OK;
 
-	sqlite3 *db = zg_sqlite_writer_acquire(s);
-	if ((err = zg_sqlite_exec(db, "BEGIN IMMEDIATE", "cred_revoke")) !=
-	    ZG_OK)
+	zg_sqlite_conn *conn = zg_sqlite_writer_acquire_conn(s);
+	if ((err = zg_sqlite_stmt_exec(conn, ZG_STMT_BEGIN,
+	    "BEGIN IMMEDIATE", "cred_revoke")) != ZG_OK)
 		goto out;
-	if ((err = cred_state(db, id, &current, &revoked_at,
+	if ((err = cred_state(conn, id, &current, &revoked_at,
 	    "cred_revoke")) != ZG_OK)
 		goto out;
 	/* A second revocation keeps the first time but erases again. */
 	if (revoked_at == 0) {
-		if ((err = zg_sqlite_prepare(db, "UPDATE credentials SET "
+		if ((err = zg_sqlite_stmt(conn, ZG_STMT_CRED_SET_REVOKED,
+		    "UPDATE credentials SET "
 		    "revoked_at=?1, updated_at=?1 WHERE id=?2", &stmt,
 		    "cred_revoke")) != ZG_OK)
 			goto out;
@@ -403,13 +416,14 @@ zg_sqlite_cred_revoke(zg_store *st, const char *id, int64_t now)
 		if (rc == SQLITE_OK)
 			rc = sqlite3_step(stmt);
 		if (rc != SQLITE_DONE) {
-			err = zg_sqlite_error(db, rc, "cred_revoke");
+			err = zg_sqlite_error(conn->db, rc, "cred_revoke");
 			goto out;
 		}
-		sqlite3_finalize(stmt);
+		zg_sqlite_stmt_done(stmt);
 		stmt = NULL;
 	}
-	if ((err = zg_sqlite_prepare(db, "UPDATE credential_versions SET "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_VERSION_ERASE,
+	    "UPDATE credential_versions SET "
 	    "blob=NULL WHERE cred_id=? AND blob IS NOT NULL", &stmt,
 	    "cred_revoke")) != ZG_OK)
 		goto out;
@@ -418,16 +432,17 @@ zg_sqlite_cred_revoke(zg_store *st, const char *id, int64_t now)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE) {
-		err = zg_sqlite_error(db, rc, "cred_revoke");
+		err = zg_sqlite_error(conn->db, rc, "cred_revoke");
 		goto out;
 	}
-	if ((err = zg_sqlite_exec(db, "COMMIT", "cred_revoke")) != ZG_OK)
+	if ((err = zg_sqlite_stmt_exec(conn, ZG_STMT_COMMIT,
+	    "COMMIT", "cred_revoke")) != ZG_OK)
 		goto out;
-	checkpoint_truncate(db, id);
+	checkpoint_truncate(conn, id);
 out:
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	if (err != ZG_OK)
-		zg_sqlite_rollback(db);
+		zg_sqlite_rollback(conn->db);
 	zg_sqlite_writer_release(s);
 	return err;
 }

@@ -9,6 +9,12 @@
  * committed state while the writer works. Each connection is used by one
  * thread at a time, so all are opened with SQLITE_OPEN_NOMUTEX.
  *
+ * Statements: each connection caches its prepared statements, one slot per
+ * zg_sqlite_stmt_id, prepared on first use by zg_sqlite_stmt. A caller
+ * passes every statement it got to zg_sqlite_stmt_done on every path before
+ * it releases the connection, so no statement keeps a read transaction open
+ * or points to the caller's bound buffers. zg_sqlite_close finalizes them.
+ *
  * Times are stored as INTEGER microseconds since the epoch. An unset
  * optional time (0 in the row structs) is stored as NULL.
  *
@@ -32,17 +38,65 @@
 #define ZG_SQLITE_READERS 8
 #define ZG_SQLITE_BUSY_TIMEOUT_MS 5000
 
+/* Slots of the per-connection statement cache. */
+typedef enum zg_sqlite_stmt_id {
+	ZG_STMT_BEGIN,
+	ZG_STMT_COMMIT,
+	ZG_STMT_META_GET,
+	ZG_STMT_META_UPSERT,
+	ZG_STMT_WKEY_INSERT,
+	ZG_STMT_WKEY_LIST,
+	ZG_STMT_WKEY_DELETE,
+	ZG_STMT_WKEY_IDS,
+	ZG_STMT_WKEY_REWRAP,
+	ZG_STMT_CRED_INSERT,
+	ZG_STMT_CRED_GET,
+	ZG_STMT_CRED_LIST,
+	ZG_STMT_CRED_LIST_OWNER,
+	ZG_STMT_CRED_STATE,
+	ZG_STMT_CRED_SET_VERSION,
+	ZG_STMT_CRED_SET_REVOKED,
+	ZG_STMT_VERSION_INSERT,
+	ZG_STMT_VERSION_GET,
+	ZG_STMT_VERSION_ERASE,
+	ZG_STMT_LEASE_INSERT,
+	ZG_STMT_LEASE_EXISTS,
+	ZG_STMT_LEASE_REDEEM,
+	ZG_STMT_TOKEN_INSERT,
+	ZG_STMT_TOKEN_BY_HASH,
+	ZG_STMT_TOKEN_BY_ID,
+	ZG_STMT_TOKEN_REVOKE,
+	ZG_STMT_AUDIT_EVENT_INSERT,
+	ZG_STMT_AUDIT_NODE_INSERT,
+	ZG_STMT_AUDIT_SIZE,
+	ZG_STMT_AUDIT_NODE_GET,
+	/* The four event queries of audit_search, in the order of its table. */
+	ZG_STMT_AUDIT_SEARCH,
+	ZG_STMT_AUDIT_SEARCH_LAST = ZG_STMT_AUDIT_SEARCH + 3,
+	ZG_STMT_AUDIT_HEAD_INSERT,
+	ZG_STMT_AUDIT_HEAD_ROOT,
+	ZG_STMT_AUDIT_HEAD_LATEST,
+	ZG_STMT_AUDIT_HEADS,
+	ZG_STMT_COUNT
+} zg_sqlite_stmt_id;
+
+/* A connection with its statement cache. db is NULL until it is opened. */
+typedef struct zg_sqlite_conn {
+	sqlite3 *db;
+	sqlite3_stmt *stmts[ZG_STMT_COUNT];
+} zg_sqlite_conn;
+
 typedef struct zg_sqlite_store {
 	zg_store base;                /* first, so a zg_store * casts back */
 	char *path;                   /* DIR/zguard.db */
 	bool readonly;                /* from zg_store_sqlite_open_readonly */
 
 	pthread_mutex_t writer_lock;
-	sqlite3 *writer;
+	zg_sqlite_conn writer;        /* db is NULL in a read-only handle */
 
 	pthread_mutex_t reader_lock;
 	pthread_cond_t reader_free;   /* signalled when a reader is returned */
-	sqlite3 *readers[ZG_SQLITE_READERS];
+	zg_sqlite_conn readers[ZG_SQLITE_READERS];
 	bool reader_busy[ZG_SQLITE_READERS];
 } zg_sqlite_store;
 
@@ -58,16 +112,47 @@ void zg_sqlite_close(zg_store *st);
 /* The ops of a read-only handle, in sqlite_readonly.c. */
 extern const zg_store_ops zg_sqlite_readonly_ops;
 
-/* Locks the writer connection and returns it. */
+/* Locks the writer connection and returns it with its statement cache. */
+zg_sqlite_conn *zg_sqlite_writer_acquire_conn(zg_sqlite_store *s);
+/* Locks the writer connection and returns its SQLite handle. */
 sqlite3 *zg_sqlite_writer_acquire(zg_sqlite_store *s);
+/* Unlocks the writer connection after either acquire function. */
 void zg_sqlite_writer_release(zg_sqlite_store *s);
 
 /*
  * Takes an idle reader connection, opening one if fewer than
- * ZG_SQLITE_READERS are open, or waits for one to be returned.
+ * ZG_SQLITE_READERS are open, or waits for one to be returned. On failure
+ * *conn is NULL. Releasing NULL does nothing.
  */
-zg_err zg_sqlite_reader_acquire(zg_sqlite_store *s, sqlite3 **db);
-void zg_sqlite_reader_release(zg_sqlite_store *s, sqlite3 *db);
+zg_err zg_sqlite_reader_acquire(zg_sqlite_store *s, zg_sqlite_conn **conn);
+void zg_sqlite_reader_release(zg_sqlite_store *s, zg_sqlite_conn *conn);
+
+/*
+ * Returns in *stmt the cached statement id of conn, preparing sql on first
+ * use. Every use of id must pass the same sql. The statement stays owned by
+ * conn: the caller passes it to zg_sqlite_stmt_done, never to
+ * sqlite3_finalize. On failure it logs and returns ZG_ERR_STORE, with
+ * *stmt NULL.
+ */
+zg_err zg_sqlite_stmt(zg_sqlite_conn *conn, zg_sqlite_stmt_id id,
+    const char *sql, sqlite3_stmt **stmt, const char *op);
+
+/*
+ * Resets a statement from zg_sqlite_stmt and clears its bindings, so it
+ * holds no transaction and no pointer to the caller's buffers. NULL does
+ * nothing.
+ */
+void zg_sqlite_stmt_done(sqlite3_stmt *stmt);
+
+/*
+ * Runs a cached statement that returns no rows, such as "BEGIN IMMEDIATE"
+ * or "COMMIT", and resets it.
+ */
+zg_err zg_sqlite_stmt_exec(zg_sqlite_conn *conn, zg_sqlite_stmt_id id,
+    const char *sql, const char *op);
+
+/* Finalizes every cached statement of conn. */
+void zg_sqlite_conn_clear(zg_sqlite_conn *conn);
 
 /*
  * Maps a failed SQLite result code. A UNIQUE or PRIMARY KEY violation is

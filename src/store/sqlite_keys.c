@@ -12,16 +12,17 @@ zg_err
 zg_sqlite_meta_get(zg_store *st, const char *key, uint8_t **blob, size_t *len)
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
-	sqlite3 *db = NULL;
+	zg_sqlite_conn *conn = NULL;
 	sqlite3_stmt *stmt = NULL;
 	zg_err err;
 	int rc = SQLITE_OK;
 
 	*blob = NULL;
 	*len = 0;
-	if ((err = zg_sqlite_reader_acquire(s, &db)) != ZG_OK)
+	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
 		return err;
-	if ((err = zg_sqlite_prepare(db, "SELECT value FROM meta WHERE key=?",
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_META_GET,
+	    "SELECT value FROM meta WHERE key=?",
 	    &stmt, "meta_get")) != ZG_OK)
 		goto out;
 	zg_sqlite_bind_text(stmt, 1, key, &rc);
@@ -32,26 +33,27 @@ zg_sqlite_meta_get(zg_store *st, const char *key, uint8_t **blob, size_t *len)
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		err = zg_sqlite_error(db, rc, "meta_get");
+		err = zg_sqlite_error(conn->db, rc, "meta_get");
 		goto out;
 	}
 	err = zg_sqlite_column_blob(stmt, 0, blob, len);
 out:
-	sqlite3_finalize(stmt);
-	zg_sqlite_reader_release(s, db);
+	zg_sqlite_stmt_done(stmt);
+	zg_sqlite_reader_release(s, conn);
 	return err;
 }
 
 /* Inserts or replaces a meta value on the writer connection. */
 static zg_err
-meta_upsert(sqlite3 *db, const char *key, const uint8_t *blob, size_t len,
-    const char *op)
+meta_upsert(zg_sqlite_conn *conn, const char *key, const uint8_t *blob,
+    size_t len, const char *op)
 {
 	sqlite3_stmt *stmt = NULL;
 	zg_err err;
 	int rc = SQLITE_OK;
 
-	if ((err = zg_sqlite_prepare(db, "INSERT INTO meta (key, value) "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_META_UPSERT,
+	    "INSERT INTO meta (key, value) "
 	    "VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
 	    &stmt, op)) != ZG_OK)
 		return err;
@@ -59,8 +61,8 @@ meta_upsert(sqlite3 *db, const char *key, const uint8_t *blob, size_t len,
 	zg_sqlite_bind_blob(stmt, 2, blob, len, &rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
-	err = rc == SQLITE_DONE ? ZG_OK : zg_sqlite_error(db, rc, op);
-	sqlite3_finalize(stmt);
+	err = rc == SQLITE_DONE ? ZG_OK : zg_sqlite_error(conn->db, rc, op);
+	zg_sqlite_stmt_done(stmt);
 	return err;
 }
 
@@ -69,8 +71,8 @@ zg_sqlite_meta_put(zg_store *st, const char *key, const uint8_t *blob,
     size_t len)
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
-	sqlite3 *db = zg_sqlite_writer_acquire(s);
-	zg_err err = meta_upsert(db, key, blob, len, "meta_put");
+	zg_sqlite_conn *conn = zg_sqlite_writer_acquire_conn(s);
+	zg_err err = meta_upsert(conn, key, blob, len, "meta_put");
 	zg_sqlite_writer_release(s);
 	return err;
 }
@@ -79,12 +81,13 @@ zg_err
 zg_sqlite_wkey_insert(zg_store *st, const zg_wrapped_key *k)
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
-	sqlite3 *db = zg_sqlite_writer_acquire(s);
+	zg_sqlite_conn *conn = zg_sqlite_writer_acquire_conn(s);
 	sqlite3_stmt *stmt = NULL;
 	zg_err err;
 	int rc = SQLITE_OK;
 
-	if ((err = zg_sqlite_prepare(db, "INSERT INTO wrapped_keys "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_WKEY_INSERT,
+	    "INSERT INTO wrapped_keys "
 	    "(id, version, blob, created_at) VALUES (?, ?, ?, ?)", &stmt,
 	    "wkey_insert")) != ZG_OK)
 		goto out;
@@ -94,9 +97,10 @@ zg_sqlite_wkey_insert(zg_store *st, const zg_wrapped_key *k)
 	zg_sqlite_bind_int64(stmt, 4, k->created_at, &rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
-	err = rc == SQLITE_DONE ? ZG_OK : zg_sqlite_error(db, rc, "wkey_insert");
+	err = rc == SQLITE_DONE ? ZG_OK :
+	    zg_sqlite_error(conn->db, rc, "wkey_insert");
 out:
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	zg_sqlite_writer_release(s);
 	return err;
 }
@@ -105,7 +109,7 @@ zg_err
 zg_sqlite_wkey_list(zg_store *st, zg_wrapped_key **keys, size_t *n)
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
-	sqlite3 *db = NULL;
+	zg_sqlite_conn *conn = NULL;
 	sqlite3_stmt *stmt = NULL;
 	zg_wrapped_key *arr = NULL;
 	size_t count = 0, cap = 0;
@@ -114,9 +118,10 @@ zg_sqlite_wkey_list(zg_store *st, zg_wrapped_key **keys, size_t *n)
 
 	*keys = NULL;
 	*n = 0;
-	if ((err = zg_sqlite_reader_acquire(s, &db)) != ZG_OK)
+	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
 		return err;
-	if ((err = zg_sqlite_prepare(db, "SELECT id, version, blob, created_at "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_WKEY_LIST,
+	    "SELECT id, version, blob, created_at "
 	    "FROM wrapped_keys ORDER BY id, version", &stmt,
 	    "wkey_list")) != ZG_OK)
 		goto out;
@@ -144,7 +149,7 @@ zg_sqlite_wkey_list(zg_store *st, zg_wrapped_key **keys, size_t *n)
 		k->created_at = sqlite3_column_int64(stmt, 3);
 	}
 	if (rc != SQLITE_DONE) {
-		err = zg_sqlite_error(db, rc, "wkey_list");
+		err = zg_sqlite_error(conn->db, rc, "wkey_list");
 		goto out;
 	}
 	/* success */
@@ -153,8 +158,8 @@ zg_sqlite_wkey_list(zg_store *st, zg_wrapped_key **keys, size_t *n)
 	arr = NULL;
 	err = ZG_OK;
 out:
-	sqlite3_finalize(stmt);
-	zg_sqlite_reader_release(s, db);
+	zg_sqlite_stmt_done(stmt);
+	zg_sqlite_reader_release(s, conn);
 	zg_wrapped_keys_free(arr, count);
 	return err;
 }
@@ -163,24 +168,25 @@ zg_err
 zg_sqlite_wkey_delete(zg_store *st, const char *id)
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
-	sqlite3 *db = zg_sqlite_writer_acquire(s);
+	zg_sqlite_conn *conn = zg_sqlite_writer_acquire_conn(s);
 	sqlite3_stmt *stmt = NULL;
 	zg_err err;
 	int rc = SQLITE_OK;
 
-	if ((err = zg_sqlite_prepare(db, "DELETE FROM wrapped_keys WHERE id=?",
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_WKEY_DELETE,
+	    "DELETE FROM wrapped_keys WHERE id=?",
 	    &stmt, "wkey_delete")) != ZG_OK)
 		goto out;
 	zg_sqlite_bind_text(stmt, 1, id, &rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE) {
-		err = zg_sqlite_error(db, rc, "wkey_delete");
+		err = zg_sqlite_error(conn->db, rc, "wkey_delete");
 		goto out;
 	}
-	err = sqlite3_changes(db) > 0 ? ZG_OK : ZG_ERR_NOT_FOUND;
+	err = sqlite3_changes(conn->db) > 0 ? ZG_OK : ZG_ERR_NOT_FOUND;
 out:
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	zg_sqlite_writer_release(s);
 	return err;
 }
@@ -202,14 +208,16 @@ wkey_ptr_cmp(const void *a, const void *b)
  * inside the caller's transaction. ZG_ERR_CONFLICT if they differ.
  */
 static zg_err
-wkey_set_matches(sqlite3 *db, const zg_wrapped_key *const *sorted, size_t n)
+wkey_set_matches(zg_sqlite_conn *conn, const zg_wrapped_key *const *sorted,
+    size_t n)
 {
 	sqlite3_stmt *stmt = NULL;
 	size_t i = 0;
 	zg_err err;
 	int rc;
 
-	if ((err = zg_sqlite_prepare(db, "SELECT id, version FROM wrapped_keys "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_WKEY_IDS,
+	    "SELECT id, version FROM wrapped_keys "
 	    "ORDER BY id, version", &stmt, "root_rotate")) != ZG_OK)
 		return err;
 	err = ZG_OK;
@@ -224,10 +232,10 @@ wkey_set_matches(sqlite3 *db, const zg_wrapped_key *const *sorted, size_t n)
 			break;
 	}
 	if (err == ZG_OK && rc != SQLITE_DONE)
-		err = zg_sqlite_error(db, rc, "root_rotate");
+		err = zg_sqlite_error(conn->db, rc, "root_rotate");
 	else if (err == ZG_OK && i != n)
 		err = ZG_ERR_CONFLICT;
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	return err;
 }
 
@@ -239,7 +247,7 @@ zg_sqlite_root_rotate(zg_store *st, const char *root_key,
 	zg_sqlite_store *s = zg_sqlite_from(st);
 	const zg_wrapped_key **sorted = NULL;
 	sqlite3_stmt *stmt = NULL;
-	sqlite3 *db = NULL;
+	zg_sqlite_conn *conn = NULL;
 	zg_err err = ZG_ERR_NOMEM;
 
 	if (n > 0 && (sorted = calloc(n, sizeof(*sorted))) == NULL)
@@ -249,17 +257,18 @@ zg_sqlite_root_rotate(zg_store *st, const char *root_key,
 	if (n > 1)
 		qsort(sorted, n, sizeof(*sorted), wkey_ptr_cmp);
 
-	db = zg_sqlite_writer_acquire(s);
-	if ((err = zg_sqlite_exec(db, "BEGIN IMMEDIATE", "root_rotate")) !=
-	    ZG_OK)
+	conn = zg_sqlite_writer_acquire_conn(s);
+	if ((err = zg_sqlite_stmt_exec(conn, ZG_STMT_BEGIN,
+	    "BEGIN IMMEDIATE", "root_rotate")) != ZG_OK)
 		goto out;
-	if ((err = wkey_set_matches(db, sorted, n)) != ZG_OK) {
+	if ((err = wkey_set_matches(conn, sorted, n)) != ZG_OK) {
 		if (err == ZG_ERR_CONFLICT)
 			zg_log_warn("root rotation aborted: the wrapped keys "
 			    "changed meanwhile", ZGF_I("keys", n));
 		goto out;
 	}
-	if ((err = zg_sqlite_prepare(db, "UPDATE wrapped_keys SET blob=? "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_WKEY_REWRAP,
+	    "UPDATE wrapped_keys SET blob=? "
 	    "WHERE id=? AND version=?", &stmt, "root_rotate")) != ZG_OK)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -272,19 +281,20 @@ zg_sqlite_root_rotate(zg_store *st, const char *root_key,
 		if (rc == SQLITE_OK)
 			rc = sqlite3_step(stmt);
 		if (rc != SQLITE_DONE) {
-			err = zg_sqlite_error(db, rc, "root_rotate");
+			err = zg_sqlite_error(conn->db, rc, "root_rotate");
 			goto out;
 		}
 	}
-	if ((err = meta_upsert(db, root_key, root_blob, root_len,
+	if ((err = meta_upsert(conn, root_key, root_blob, root_len,
 	    "root_rotate")) != ZG_OK)
 		goto out;
-	err = zg_sqlite_exec(db, "COMMIT", "root_rotate");
+	err = zg_sqlite_stmt_exec(conn, ZG_STMT_COMMIT,
+	    "COMMIT", "root_rotate");
 out:
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	if (err != ZG_OK)
-		zg_sqlite_rollback(db);
-	if (db != NULL)
+		zg_sqlite_rollback(conn->db);
+	if (conn != NULL)
 		zg_sqlite_writer_release(s);
 	free(sorted);
 	return err;

@@ -24,6 +24,7 @@
  */
 #include "store/sqlite_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -280,11 +281,17 @@ out:
 	return err;
 }
 
+zg_sqlite_conn *
+zg_sqlite_writer_acquire_conn(zg_sqlite_store *s)
+{
+	pthread_mutex_lock(&s->writer_lock);
+	return &s->writer;
+}
+
 sqlite3 *
 zg_sqlite_writer_acquire(zg_sqlite_store *s)
 {
-	pthread_mutex_lock(&s->writer_lock);
-	return s->writer;
+	return zg_sqlite_writer_acquire_conn(s)->db;
 }
 
 void
@@ -294,17 +301,18 @@ zg_sqlite_writer_release(zg_sqlite_store *s)
 }
 
 zg_err
-zg_sqlite_reader_acquire(zg_sqlite_store *s, sqlite3 **db)
+zg_sqlite_reader_acquire(zg_sqlite_store *s, zg_sqlite_conn **conn)
 {
+	*conn = NULL;
 	pthread_mutex_lock(&s->reader_lock);
 	for (;;) {
 		int unopened = -1;
 		for (int i = 0; i < ZG_SQLITE_READERS; i++) {
 			if (s->reader_busy[i])
 				continue;
-			if (s->readers[i] != NULL) {
+			if (s->readers[i].db != NULL) {
 				s->reader_busy[i] = true;
-				*db = s->readers[i];
+				*conn = &s->readers[i];
 				pthread_mutex_unlock(&s->reader_lock);
 				return ZG_OK;
 			}
@@ -315,16 +323,17 @@ zg_sqlite_reader_acquire(zg_sqlite_store *s, sqlite3 **db)
 			/* Reserve the slot, then open without holding the lock. */
 			s->reader_busy[unopened] = true;
 			pthread_mutex_unlock(&s->reader_lock);
-			sqlite3 *conn = NULL;
-			zg_err err = conn_open(s->path, false, s->readonly, &conn);
+			sqlite3 *db = NULL;
+			zg_err err = conn_open(s->path, false, s->readonly, &db);
 			pthread_mutex_lock(&s->reader_lock);
 			if (err != ZG_OK) {
 				s->reader_busy[unopened] = false;
 				pthread_cond_signal(&s->reader_free);
-			} else
-				s->readers[unopened] = conn;
+			} else {
+				s->readers[unopened].db = db;
+				*conn = &s->readers[unopened];
+			}
 			pthread_mutex_unlock(&s->reader_lock);
-			*db = conn;
 			return err;
 		}
 		pthread_cond_wait(&s->reader_free, &s->reader_lock);
@@ -332,17 +341,14 @@ zg_sqlite_reader_acquire(zg_sqlite_store *s, sqlite3 **db)
 }
 
 void
-zg_sqlite_reader_release(zg_sqlite_store *s, sqlite3 *db)
+zg_sqlite_reader_release(zg_sqlite_store *s, zg_sqlite_conn *conn)
 {
-	if (db == NULL)
+	if (conn == NULL)
 		return;
+	ptrdiff_t i = conn - s->readers;
+	assert(i >= 0 && i < ZG_SQLITE_READERS);
 	pthread_mutex_lock(&s->reader_lock);
-	for (int i = 0; i < ZG_SQLITE_READERS; i++) {
-		if (s->readers[i] == db) {
-			s->reader_busy[i] = false;
-			break;
-		}
-	}
+	s->reader_busy[i] = false;
 	pthread_cond_signal(&s->reader_free);
 	pthread_mutex_unlock(&s->reader_lock);
 }
@@ -368,12 +374,16 @@ zg_sqlite_close(zg_store *st)
 
 	if (s == NULL)
 		return;
-	for (int i = 0; i < ZG_SQLITE_READERS; i++)
-		sqlite3_close(s->readers[i]);
+	/* sqlite3_close fails while a statement of the connection is open. */
+	for (int i = 0; i < ZG_SQLITE_READERS; i++) {
+		zg_sqlite_conn_clear(&s->readers[i]);
+		sqlite3_close(s->readers[i].db);
+	}
+	zg_sqlite_conn_clear(&s->writer);
 	/* The last connection to close checkpoints and removes the WAL. */
-	if (sqlite3_close(s->writer) != SQLITE_OK)
+	if (sqlite3_close(s->writer.db) != SQLITE_OK)
 		zg_log_error("closing the database failed", ZGF_S("path", s->path),
-		    ZGF_S("sqlite", sqlite3_errmsg(s->writer)));
+		    ZGF_S("sqlite", sqlite3_errmsg(s->writer.db)));
 	store_free(s, 3);
 }
 
@@ -461,9 +471,9 @@ zg_store_sqlite_open(const char *dir, zg_store **out)
 		return err;
 	if ((err = create_db_file(s->path)) != ZG_OK)
 		goto out;
-	if ((err = conn_open(s->path, true, false, &s->writer)) != ZG_OK)
+	if ((err = conn_open(s->path, true, false, &s->writer.db)) != ZG_OK)
 		goto out;
-	if ((err = migrate(s->writer, s->path)) != ZG_OK)
+	if ((err = migrate(s->writer.db, s->path)) != ZG_OK)
 		goto out;
 	/* success */
 	*out = &s->base;
@@ -485,7 +495,7 @@ zg_err
 zg_store_sqlite_open_readonly(const char *dir, zg_store **out)
 {
 	zg_sqlite_store *s = NULL;
-	sqlite3 *db = NULL;
+	zg_sqlite_conn *conn = NULL;
 	struct stat sb;
 	zg_err err;
 	int have;
@@ -500,10 +510,10 @@ zg_store_sqlite_open_readonly(const char *dir, zg_store **out)
 		goto out;
 	}
 	/* The first reader checks the schema and stays open for later reads. */
-	if ((err = zg_sqlite_reader_acquire(s, &db)) != ZG_OK)
+	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
 		goto out;
-	err = schema_version(db, &have, "open_readonly");
-	zg_sqlite_reader_release(s, db);
+	err = schema_version(conn->db, &have, "open_readonly");
+	zg_sqlite_reader_release(s, conn);
 	if (err != ZG_OK)
 		goto out;
 	if (have != MIGRATION_COUNT) {

@@ -18,8 +18,9 @@ zg_sqlite_lease_insert(zg_store *st, const uint8_t hash[32],
 	zg_err err;
 	int rc = SQLITE_OK;
 
-	sqlite3 *db = zg_sqlite_writer_acquire(s);
-	if ((err = zg_sqlite_prepare(db, "INSERT INTO leases (hash, cred_id, "
+	zg_sqlite_conn *conn = zg_sqlite_writer_acquire_conn(s);
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_LEASE_INSERT,
+	    "INSERT INTO leases (hash, cred_id, "
 	    "version, created_at, expires_at) VALUES (?, ?, ?, ?, ?)", &stmt,
 	    "lease_insert")) != ZG_OK)
 		goto out;
@@ -36,22 +37,23 @@ zg_sqlite_lease_insert(zg_store *st, const uint8_t hash[32],
 		/* The lease names a credential version that does not exist. */
 		err = ZG_ERR_NOT_FOUND;
 	else
-		err = zg_sqlite_error(db, rc, "lease_insert");
+		err = zg_sqlite_error(conn->db, rc, "lease_insert");
 out:
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	zg_sqlite_writer_release(s);
 	return err;
 }
 
 /* Returns ZG_ERR_GONE if a lease with this hash exists, else NOT_FOUND. */
 static zg_err
-lease_exists(sqlite3 *db, const uint8_t hash[32])
+lease_exists(zg_sqlite_conn *conn, const uint8_t hash[32])
 {
 	sqlite3_stmt *stmt = NULL;
 	zg_err err;
 	int rc = SQLITE_OK;
 
-	if ((err = zg_sqlite_prepare(db, "SELECT 1 FROM leases WHERE hash=?",
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_LEASE_EXISTS,
+	    "SELECT 1 FROM leases WHERE hash=?",
 	    &stmt, "lease_redeem")) != ZG_OK)
 		return err;
 	zg_sqlite_bind_blob(stmt, 1, hash, 32, &rc);
@@ -62,8 +64,8 @@ lease_exists(sqlite3 *db, const uint8_t hash[32])
 	else if (rc == SQLITE_DONE)
 		err = ZG_ERR_NOT_FOUND;
 	else
-		err = zg_sqlite_error(db, rc, "lease_redeem");
-	sqlite3_finalize(stmt);
+		err = zg_sqlite_error(conn->db, rc, "lease_redeem");
+	zg_sqlite_stmt_done(stmt);
 	return err;
 }
 
@@ -78,12 +80,13 @@ zg_sqlite_lease_redeem(zg_store *st, const uint8_t hash[32], int64_t now,
 
 	cred_id[0] = '\0';
 	*version = 0;
-	sqlite3 *db = zg_sqlite_writer_acquire(s);
-	if ((err = zg_sqlite_exec(db, "BEGIN IMMEDIATE", "lease_redeem")) !=
-	    ZG_OK)
+	zg_sqlite_conn *conn = zg_sqlite_writer_acquire_conn(s);
+	if ((err = zg_sqlite_stmt_exec(conn, ZG_STMT_BEGIN,
+	    "BEGIN IMMEDIATE", "lease_redeem")) != ZG_OK)
 		goto out;
 	/* The check and the mark are one statement, so a lease is used once. */
-	if ((err = zg_sqlite_prepare(db, "UPDATE leases SET used_at=?1 "
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_LEASE_REDEEM,
+	    "UPDATE leases SET used_at=?1 "
 	    "WHERE hash=?2 AND used_at IS NULL AND expires_at>?1 "
 	    "RETURNING cred_id, version", &stmt, "lease_redeem")) != ZG_OK)
 		goto out;
@@ -92,11 +95,11 @@ zg_sqlite_lease_redeem(zg_store *st, const uint8_t hash[32], int64_t now,
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc == SQLITE_DONE) {
-		err = lease_exists(db, hash);
+		err = lease_exists(conn, hash);
 		goto out;
 	}
 	if (rc != SQLITE_ROW) {
-		err = zg_sqlite_error(db, rc, "lease_redeem");
+		err = zg_sqlite_error(conn->db, rc, "lease_redeem");
 		goto out;
 	}
 	if ((err = zg_sqlite_column_text(stmt, 0, cred_id, ZG_ID_MAX,
@@ -105,17 +108,18 @@ zg_sqlite_lease_redeem(zg_store *st, const uint8_t hash[32], int64_t now,
 	*version = (uint32_t)sqlite3_column_int64(stmt, 1);
 	/* The hash is the primary key, so the UPDATE matched one row. */
 	if ((rc = sqlite3_step(stmt)) != SQLITE_DONE) {
-		err = zg_sqlite_error(db, rc, "lease_redeem");
+		err = zg_sqlite_error(conn->db, rc, "lease_redeem");
 		goto out;
 	}
 	/* COMMIT fails while a statement is still active. */
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	stmt = NULL;
-	err = zg_sqlite_exec(db, "COMMIT", "lease_redeem");
+	err = zg_sqlite_stmt_exec(conn, ZG_STMT_COMMIT,
+	    "COMMIT", "lease_redeem");
 out:
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	if (err != ZG_OK) {
-		zg_sqlite_rollback(db);
+		zg_sqlite_rollback(conn->db);
 		cred_id[0] = '\0';
 		*version = 0;
 	}
@@ -131,8 +135,9 @@ zg_sqlite_token_insert(zg_store *st, const zg_token_row *t)
 	zg_err err;
 	int rc = SQLITE_OK;
 
-	sqlite3 *db = zg_sqlite_writer_acquire(s);
-	if ((err = zg_sqlite_prepare(db, "INSERT INTO tokens (" TOKEN_COLUMNS
+	zg_sqlite_conn *conn = zg_sqlite_writer_acquire_conn(s);
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_TOKEN_INSERT,
+	    "INSERT INTO tokens (" TOKEN_COLUMNS
 	    ") VALUES (?, ?, ?, ?, ?, ?, ?)", &stmt, "token_insert")) != ZG_OK)
 		goto out;
 	zg_sqlite_bind_text(stmt, 1, t->id, &rc);
@@ -145,9 +150,9 @@ zg_sqlite_token_insert(zg_store *st, const zg_token_row *t)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	err = rc == SQLITE_DONE ? ZG_OK :
-	    zg_sqlite_error(db, rc, "token_insert");
+	    zg_sqlite_error(conn->db, rc, "token_insert");
 out:
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	zg_sqlite_writer_release(s);
 	return err;
 }
@@ -180,19 +185,19 @@ token_from_row(sqlite3_stmt *stmt, zg_token_row *t, const char *op)
 
 /* Selects one token by id, or by hash when id is NULL. */
 static zg_err
-token_select(zg_store *st, const char *sql, const char *id,
-    const uint8_t *hash, zg_token_row *out, const char *op)
+token_select(zg_store *st, zg_sqlite_stmt_id stmt_id, const char *sql,
+    const char *id, const uint8_t *hash, zg_token_row *out, const char *op)
 {
 	zg_sqlite_store *s = zg_sqlite_from(st);
-	sqlite3 *db = NULL;
+	zg_sqlite_conn *conn = NULL;
 	sqlite3_stmt *stmt = NULL;
 	zg_err err;
 	int rc = SQLITE_OK;
 
 	memset(out, 0, sizeof(*out));
-	if ((err = zg_sqlite_reader_acquire(s, &db)) != ZG_OK)
+	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
 		return err;
-	if ((err = zg_sqlite_prepare(db, sql, &stmt, op)) != ZG_OK)
+	if ((err = zg_sqlite_stmt(conn, stmt_id, sql, &stmt, op)) != ZG_OK)
 		goto out;
 	if (id != NULL)
 		zg_sqlite_bind_text(stmt, 1, id, &rc);
@@ -203,14 +208,14 @@ token_select(zg_store *st, const char *sql, const char *id,
 	if (rc == SQLITE_DONE)
 		err = ZG_ERR_NOT_FOUND;
 	else if (rc != SQLITE_ROW)
-		err = zg_sqlite_error(db, rc, op);
+		err = zg_sqlite_error(conn->db, rc, op);
 	else
 		err = token_from_row(stmt, out, op);
 	if (err != ZG_OK)
 		memset(out, 0, sizeof(*out));
 out:
-	sqlite3_finalize(stmt);
-	zg_sqlite_reader_release(s, db);
+	zg_sqlite_stmt_done(stmt);
+	zg_sqlite_reader_release(s, conn);
 	return err;
 }
 
@@ -218,14 +223,14 @@ zg_err
 zg_sqlite_token_get_by_hash(zg_store *st, const uint8_t hash[32],
     zg_token_row *out)
 {
-	return token_select(st, "SELECT " TOKEN_COLUMNS
+	return token_select(st, ZG_STMT_TOKEN_BY_HASH, "SELECT " TOKEN_COLUMNS
 	    " FROM tokens WHERE hash=?", NULL, hash, out, "token_get_by_hash");
 }
 
 zg_err
 zg_sqlite_token_get(zg_store *st, const char *id, zg_token_row *out)
 {
-	return token_select(st, "SELECT " TOKEN_COLUMNS
+	return token_select(st, ZG_STMT_TOKEN_BY_ID, "SELECT " TOKEN_COLUMNS
 	    " FROM tokens WHERE id=?", id, NULL, out, "token_get");
 }
 
@@ -238,8 +243,9 @@ zg_sqlite_token_revoke(zg_store *st, const char *id, int64_t now)
 	zg_err err;
 	int rc = SQLITE_OK;
 
-	sqlite3 *db = zg_sqlite_writer_acquire(s);
-	if ((err = zg_sqlite_prepare(db, "UPDATE tokens SET "
+	zg_sqlite_conn *conn = zg_sqlite_writer_acquire_conn(s);
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_TOKEN_REVOKE,
+	    "UPDATE tokens SET "
 	    "revoked_at=COALESCE(revoked_at, ?) WHERE id=?", &stmt,
 	    "token_revoke")) != ZG_OK)
 		goto out;
@@ -248,11 +254,11 @@ zg_sqlite_token_revoke(zg_store *st, const char *id, int64_t now)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE)
-		err = zg_sqlite_error(db, rc, "token_revoke");
+		err = zg_sqlite_error(conn->db, rc, "token_revoke");
 	else
-		err = sqlite3_changes(db) > 0 ? ZG_OK : ZG_ERR_NOT_FOUND;
+		err = sqlite3_changes(conn->db) > 0 ? ZG_OK : ZG_ERR_NOT_FOUND;
 out:
-	sqlite3_finalize(stmt);
+	zg_sqlite_stmt_done(stmt);
 	zg_sqlite_writer_release(s);
 	return err;
 }

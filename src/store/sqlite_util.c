@@ -1,6 +1,7 @@
 /* Error mapping, statement and column helpers for the SQLite backend. */
 #include "store/sqlite_internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,72 @@ zg_sqlite_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt,
 		return ZG_ERR_STORE;
 	}
 	return ZG_OK;
+}
+
+zg_err
+zg_sqlite_stmt(zg_sqlite_conn *conn, zg_sqlite_stmt_id id, const char *sql,
+    sqlite3_stmt **stmt, const char *op)
+{
+	assert(id >= 0 && id < ZG_STMT_COUNT);
+	if ((*stmt = conn->stmts[id]) != NULL) {
+		assert(strcmp(sqlite3_sql(*stmt), sql) == 0);
+		/* A statement still running here was not passed to _done. */
+		assert(!sqlite3_stmt_busy(*stmt));
+		return ZG_OK;
+	}
+	/*
+	 * PERSISTENT tells SQLite that the statement is kept and reused, so
+	 * it is not allocated from the connection's small lookaside memory.
+	 */
+	int rc = sqlite3_prepare_v3(conn->db, sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, stmt, NULL);
+	if (rc != SQLITE_OK) {
+		*stmt = NULL;
+		zg_log_error("preparing a statement failed", ZGF_S("op", op),
+		    ZGF_I("sqlite_code", rc),
+		    ZGF_S("sqlite", sqlite3_errmsg(conn->db)));
+		return ZG_ERR_STORE;
+	}
+	conn->stmts[id] = *stmt;
+	return ZG_OK;
+}
+
+/*
+ * sqlite3_reset returns the error of the last step, which the caller has
+ * already handled, and it ends the statement's transaction either way, so
+ * its result is ignored.
+ */
+void
+zg_sqlite_stmt_done(sqlite3_stmt *stmt)
+{
+	if (stmt == NULL)
+		return;
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
+zg_err
+zg_sqlite_stmt_exec(zg_sqlite_conn *conn, zg_sqlite_stmt_id id,
+    const char *sql, const char *op)
+{
+	sqlite3_stmt *stmt;
+	zg_err err;
+
+	if ((err = zg_sqlite_stmt(conn, id, sql, &stmt, op)) != ZG_OK)
+		return err;
+	int rc = sqlite3_step(stmt);
+	err = rc == SQLITE_DONE ? ZG_OK : zg_sqlite_error(conn->db, rc, op);
+	zg_sqlite_stmt_done(stmt);
+	return err;
+}
+
+void
+zg_sqlite_conn_clear(zg_sqlite_conn *conn)
+{
+	for (int i = 0; i < ZG_STMT_COUNT; i++) {
+		sqlite3_finalize(conn->stmts[i]);
+		conn->stmts[i] = NULL;
+	}
 }
 
 zg_err

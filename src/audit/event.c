@@ -135,16 +135,16 @@ encode_personal(zg_keyring *kr, zg_store *st, const zg_audit_event *ev,
 
 	if (key == NULL)
 		return ZG_ERR_NOMEM;
-	obj = json_pack("{s:s,s:s,s:O}", "ipAddress",
+	json_t *meta = ev->metadata ? json_incref((json_t *)ev->metadata) :
+	    json_object();
+	/* "o" hands meta's reference to obj, on failure too. */
+	obj = json_pack("{s:s,s:s,s:o}", "ipAddress",
 	    ev->ip_address ? ev->ip_address : "", "userAgent",
-	    ev->user_agent ? ev->user_agent : "", "metadata",
-	    ev->metadata ? (json_t *)ev->metadata : json_object());
+	    ev->user_agent ? ev->user_agent : "", "metadata", meta);
 	if (obj == NULL) {
 		err = ZG_ERR_NOMEM;
 		goto out;
 	}
-	if (ev->metadata == NULL)
-		json_object_set_new(obj, "metadata", json_object());
 	text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
 	if (text == NULL) {
 		err = ZG_ERR_NOMEM;

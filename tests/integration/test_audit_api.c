@@ -301,7 +301,7 @@ http_with_agent(const char *method, const char *path, const char *body,
 	curl_easy_setopt(h, CURLOPT_USERAGENT, AGENT);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_agent_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, r->request_id);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, (void *)r->request_id);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_agent_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
 	if (body != NULL)

@@ -57,6 +57,16 @@ zg_err zg_forwarder_start(zg_audit *a, struct zg_forwarder **out,
 void zg_forwarder_notify(struct zg_forwarder *f);
 void zg_forwarder_stop(struct zg_forwarder *f);
 
+/*
+ * Queues a syslog message that is not in the log, such as kind
+ * "audit_failure" when the log cannot be written, and wakes the forwarder
+ * to send it at once. Does nothing if f is NULL, syslog is not configured
+ * or kind is not in audit_critical_events. Never blocks on the network,
+ * so the writer may call it with a->mu held.
+ */
+void zg_forwarder_alert(struct zg_forwarder *f, const char *kind,
+    const char *text);
+
 /* The writer thread's body (log.c). */
 void *zg_audit_writer_main(void *arg);
 

@@ -6,6 +6,7 @@
 #include "crypto/crypto.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -21,6 +22,46 @@
 /* Replaces a NULL key of length 0, which EVP_MAC_init and HKDF reject. */
 static const uint8_t empty_input[1];
 
+/*
+ * Algorithms fetched once. In OpenSSL 3 an implicit fetch (EVP_sha256(),
+ * EVP_MAC_fetch per call) costs a provider lookup on every request, more
+ * than the hashing itself for short inputs. A NULL entry means the fetch
+ * failed, and the functions then fail with ZG_ERR_CRYPTO.
+ */
+static EVP_MD *alg_sha256;
+static EVP_MAC *alg_hmac;
+static EVP_CIPHER *alg_aes_gcm;
+static pthread_once_t alg_once = PTHREAD_ONCE_INIT;
+
+static void
+fetch_algorithms(void)
+{
+	alg_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	alg_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	alg_aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+static const EVP_MD *
+sha256_alg(void)
+{
+	pthread_once(&alg_once, fetch_algorithms);
+	return alg_sha256;
+}
+
+static EVP_MAC *
+hmac_alg(void)
+{
+	pthread_once(&alg_once, fetch_algorithms);
+	return alg_hmac;
+}
+
+static const EVP_CIPHER *
+aes_gcm_alg(void)
+{
+	pthread_once(&alg_once, fetch_algorithms);
+	return alg_aes_gcm;
+}
+
 zg_err
 zg_sha256_parts(const uint8_t *const *parts, const size_t *lens,
     size_t nparts, uint8_t out[ZG_SHA256_LEN])
@@ -31,7 +72,8 @@ zg_sha256_parts(const uint8_t *const *parts, const size_t *lens,
 
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		goto out;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+	if (sha256_alg() == NULL ||
+	    EVP_DigestInit_ex2(ctx, sha256_alg(), NULL) != 1)
 		goto out;
 	for (size_t i = 0; i < nparts; i++) {
 		if (lens[i] == 0)
@@ -74,7 +116,7 @@ zg_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *data,
 	/* EVP_MAC_init takes a NULL key to mean "reuse the last key". */
 	if (key_len == 0)
 		key = empty_input;
-	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+	if ((mac = hmac_alg()) == NULL)
 		goto out;
 	if ((ctx = EVP_MAC_CTX_new(mac)) == NULL)
 		goto out;
@@ -90,7 +132,6 @@ zg_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *data,
 	err = ZG_OK;
 out:
 	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
 	return err;
 }
 
@@ -180,7 +221,8 @@ zg_aes_gcm_encrypt(const uint8_t key[ZG_KEY_LEN],
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;
 	/* OpenSSL's default GCM IV length is 12 bytes, ZG_GCM_NONCE_LEN. */
-	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1)
+	if (aes_gcm_alg() == NULL ||
+	    EVP_EncryptInit_ex(ctx, aes_gcm_alg(), NULL, key, nonce) != 1)
 		goto out;
 	if ((err = gcm_update(ctx, aad, aad_len, NULL)) != ZG_OK)
 		goto out;
@@ -219,7 +261,8 @@ zg_aes_gcm_decrypt(const uint8_t key[ZG_KEY_LEN],
 
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1)
+	if (aes_gcm_alg() == NULL ||
+	    EVP_DecryptInit_ex(ctx, aes_gcm_alg(), NULL, key, nonce) != 1)
 		goto out;
 	if ((err = gcm_update(ctx, aad, aad_len, NULL)) != ZG_OK)
 		goto out;

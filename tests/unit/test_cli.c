@@ -233,10 +233,10 @@ rotate_file_and_stdin(void **state)
 }
 
 static void
-audit_not_available(void **state)
+audit_without_subcommand(void **state)
 {
 	assert_int_equal(run("audit", NULL), ZG_EXIT_USAGE);
-	assert_non_null(strstr(err_text, "not available yet"));
+	assert_non_null(strstr(err_text, "missing audit subcommand"));
 }
 
 static void
@@ -415,7 +415,7 @@ main(void)
 		cmocka_unit_test_setup(lease_token_not_in_argv, clear_env),
 		cmocka_unit_test_setup(invalid_id, clear_env),
 		cmocka_unit_test_setup(rotate_file_and_stdin, clear_env),
-		cmocka_unit_test_setup(audit_not_available, clear_env),
+		cmocka_unit_test_setup(audit_without_subcommand, clear_env),
 		cmocka_unit_test_setup(main_help, clear_env),
 		cmocka_unit_test_setup(version_flag, clear_env),
 		cmocka_unit_test_setup(group_help, clear_env),

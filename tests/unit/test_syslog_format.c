@@ -30,9 +30,13 @@ format(unsigned severity, const char *ts, const char *msgid,
 	zg_buf b = ZG_BUF_INIT;
 	assert_int_equal(zg_syslog_format(&b, ZG_SYSLOG_FACILITY_AUTHPRIV,
 	    severity, ts, &origin, msgid, params, n, msg, max_len), ZG_OK);
-	char *s = strndup((const char *)b.data, b.len);
-	zg_buf_free(&b);
+	/* b is not NUL-terminated, so copy exactly b.len bytes. */
+	char *s = malloc(b.len + 1);
 	assert_non_null(s);
+	if (b.len > 0)
+		memcpy(s, b.data, b.len);
+	s[b.len] = '\0';
+	zg_buf_free(&b);
 	return s;
 }
 

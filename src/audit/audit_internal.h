@@ -16,6 +16,7 @@ struct audit_waiter {
 	bool done;
 	zg_err err;
 	uint64_t index;
+	pthread_cond_t cv;           /* signalled when done is set */
 	struct audit_waiter *next;
 };
 
@@ -28,7 +29,6 @@ struct zg_audit {
 
 	pthread_mutex_t mu;          /* guards everything below */
 	pthread_cond_t work_cv;      /* the writer waits for events */
-	pthread_cond_t done_cv;      /* callers wait for durability */
 	pthread_cond_t head_cv;      /* the signer waits for its interval */
 	struct audit_waiter *head;
 	struct audit_waiter *tail;

@@ -221,7 +221,6 @@ zg_audit_open(zg_store *st, zg_keyring *kr, const zg_config *cfg,
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_mutex_init(&a->sign_mu, NULL);
 	pthread_cond_init(&a->work_cv, NULL);
-	pthread_cond_init(&a->done_cv, NULL);
 	pthread_cond_init(&a->head_cv, NULL);
 	zg_merkle_frontier_init(&a->frontier);
 
@@ -286,7 +285,6 @@ zg_audit_close(zg_audit *a)
 	pthread_mutex_destroy(&a->mu);
 	pthread_mutex_destroy(&a->sign_mu);
 	pthread_cond_destroy(&a->work_cv);
-	pthread_cond_destroy(&a->done_cv);
 	pthread_cond_destroy(&a->head_cv);
 	free(a);
 }

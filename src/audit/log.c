@@ -203,14 +203,15 @@ zg_audit_writer_main(void *arg)
 			}
 			a->failed = true;
 		}
-		/* The next pointers are read before done is set, because a
-		 * caller may free its waiter as soon as it sees done. */
+		/* Each caller has its own condition variable, so a batch wakes
+		 * only its own callers. The next pointer is read before done is
+		 * set, because a caller may free its waiter once it sees done. */
 		for (struct audit_waiter *w = batch, *nx; w; w = nx) {
 			nx = w->next;
 			w->err = err == ZG_OK ? ZG_OK : ZG_ERR_AUDIT_UNAVAILABLE;
 			w->done = true;
+			pthread_cond_signal(&w->cv);
 		}
-		pthread_cond_broadcast(&a->done_cv);
 		if (err == ZG_OK && a->forwarder != NULL)
 			zg_forwarder_notify(a->forwarder);
 	}
@@ -227,6 +228,7 @@ zg_audit_record(zg_audit *a, zg_audit_event *ev, uint64_t *leaf_index)
 	struct audit_waiter w;
 
 	memset(&w, 0, sizeof(w));
+	pthread_cond_init(&w.cv, NULL);
 	if (ev->event_id[0] == '\0' &&
 	    (err = zg_make_id("evt_", 16, ev->event_id,
 	    sizeof(ev->event_id))) != ZG_OK)
@@ -259,12 +261,13 @@ zg_audit_record(zg_audit *a, zg_audit_event *ev, uint64_t *leaf_index)
 	a->tail = &w;
 	pthread_cond_signal(&a->work_cv);
 	while (!w.done)
-		pthread_cond_wait(&a->done_cv, &a->mu);
+		pthread_cond_wait(&w.cv, &a->mu);
 	pthread_mutex_unlock(&a->mu);
 	err = w.err;
 	if (err == ZG_OK && leaf_index != NULL)
 		*leaf_index = w.index;
 out:
+	pthread_cond_destroy(&w.cv);
 	zg_buf_free(&bytes);
 	return err;
 }

@@ -136,6 +136,17 @@ zg_err zg_audit_user_key_id(zg_keyring *kr, zg_store *st, const char *user_id,
 zg_err zg_audit_decode(zg_keyring *kr, const uint8_t *bytes, size_t len,
     json_t **out);
 
+/*
+ * Checks that bytes are a valid format-1 encoding without building the
+ * JSON or allocating: the field layout, the UTF-8 of every str field, the
+ * success flag, and the lengths and NUL bytes the decoded fields allow.
+ * It accepts the bytes that zg_audit_decode decodes, except that it never
+ * fails for lack of memory. The personal ciphertext is not opened.
+ * Returns ZG_OK or ZG_ERR_INTEGRITY.
+ */
+__attribute__((warn_unused_result))
+zg_err zg_audit_validate(const uint8_t *bytes, size_t len);
+
 /* Message that a tree head signature covers; out needs 73 bytes. */
 #define ZG_TREE_HEAD_MSG_LEN 73
 void zg_tree_head_message(uint64_t tree_size, const uint8_t root[32],

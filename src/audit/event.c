@@ -251,6 +251,111 @@ read_lp(struct reader *r, const uint8_t **data, size_t *len)
 	return true;
 }
 
+/*
+ * Largest decoded eventId, userId and personalKeyId, including the NUL of
+ * the copies zg_audit_decode makes, so zg_audit_validate enforces the same.
+ */
+#define EVENT_ID_COPY_MAX ZG_ID_MAX
+#define USER_ID_COPY_MAX (ZG_USER_MAX + 64)
+#define KEY_ID_COPY_MAX ZG_ID_MAX
+
+/*
+ * Checks that s[0, n) is well-formed UTF-8: no overlong form, no
+ * surrogate, nothing above U+10FFFF, and NUL allowed. zg_audit_decode
+ * relies on jansson's json_stringn for this check, and
+ * test_audit_validate.c checks that both accept the same strings.
+ */
+static bool
+utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint64_t word;
+		/* Most fields are ASCII: skip 8 bytes without a high bit. */
+		if (n - i >= 8) {
+			memcpy(&word, s + i, 8);
+			if ((word & UINT64_C(0x8080808080808080)) == 0) {
+				i += 8;
+				continue;
+			}
+		}
+		uint8_t c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t len;
+		uint32_t cp, min;
+		if (c >= 0xC2 && c <= 0xDF) {
+			len = 2;
+			cp = c & 0x1F;
+			min = 0x80;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			len = 3;
+			cp = c & 0x0F;
+			min = 0x800;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			len = 4;
+			cp = c & 0x07;
+			min = 0x10000;
+		} else {
+			return false;
+		}
+		if (n - i < len)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/*
+ * Checks a str field. copysz 0 accepts any length; otherwise the field
+ * must fit a copy of copysz bytes with its NUL and contain no NUL.
+ */
+static bool
+check_str(struct reader *r, size_t copysz)
+{
+	const uint8_t *d;
+	size_t n;
+
+	if (!read_lp(r, &d, &n) || !utf8_valid(d, n))
+		return false;
+	return copysz == 0 || (n < copysz && memchr(d, 0, n) == NULL);
+}
+
+zg_err
+zg_audit_validate(const uint8_t *bytes, size_t len)
+{
+	struct reader r = {bytes, len};
+	uint8_t format, success;
+	uint64_t ts;
+	const uint8_t *blob;
+	size_t blob_len;
+
+	if (!read_u8(&r, &format) || format != ZG_AUDIT_FORMAT_V1 ||
+	    !check_str(&r, EVENT_ID_COPY_MAX) || !read_u64(&r, &ts) ||
+	    !check_str(&r, USER_ID_COPY_MAX) ||
+	    !check_str(&r, 0) || /* sessionId */
+	    !check_str(&r, 0) || /* eventType */
+	    !check_str(&r, 0) || /* resource */
+	    !check_str(&r, 0) || /* action */
+	    !read_u8(&r, &success) || success > 1 ||
+	    !check_str(&r, 0) || /* requestId */
+	    !check_str(&r, 0) || /* tokenId */
+	    !check_str(&r, KEY_ID_COPY_MAX) ||
+	    !read_lp(&r, &blob, &blob_len) || r.left != 0)
+		return ZG_ERR_INTEGRITY;
+	return ZG_OK;
+}
+
 /* Reads a str field into a JSON string; false if malformed or not UTF-8. */
 static bool
 read_str(struct reader *r, json_t *obj, const char *key, char *copy,
@@ -330,8 +435,8 @@ zg_audit_decode(zg_keyring *kr, const uint8_t *bytes, size_t len,
 	json_t *obj = json_object();
 	uint8_t format, success;
 	uint64_t ts;
-	char event_id[ZG_ID_MAX], user[ZG_USER_MAX + 64];
-	char key_id[ZG_ID_MAX];
+	char event_id[EVENT_ID_COPY_MAX], user[USER_ID_COPY_MAX];
+	char key_id[KEY_ID_COPY_MAX];
 	char tsbuf[40];
 	const uint8_t *blob;
 	size_t blob_len;

@@ -17,18 +17,46 @@
  * from the level-0 nodes, so events deleted at the end without their nodes
  * show as missing events, and events deleted with their nodes show as heads
  * beyond the log. Memory stays bounded by one batch of events and heads.
+ *
+ * Stored nodes are read ahead, a block per level at a time with
+ * audit_nodes_range (struct node_cursor), rather than one query per node:
+ * the frontier requests the nodes of each level in ascending index order.
+ * Step 2 checks the encoding with zg_audit_validate, which accepts the
+ * same bytes as zg_audit_decode without building the readable event.
  */
+#include <assert.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit/verify.h"
+#include "base/buf.h"
 #include "base/codec.h"
 
 #define VERIFY_BATCH 10000
 #define HEAD_BATCH 256
+/* Level-0 nodes per read; level L reads NODE_BLOCK >> min(L, 6). */
+#define NODE_BLOCK 8192
+#define NODE_LEVELS 64
+
+/*
+ * The stored nodes of one level near the frontier. rows holds, in index
+ * order, every node of the level with an index in [lo, hi) that was stored
+ * when the block was read. With direct set, a malformed row lies ahead, so
+ * the nodes in [lo, hi) are read one at a time to find it.
+ */
+struct node_cursor {
+	zg_merkle_node_row *rows;
+	size_t cap;
+	size_t n;
+	size_t pos;              /* rows before pos have smaller indexes */
+	uint64_t lo;
+	uint64_t hi;             /* lo == hi: nothing read yet */
+	bool direct;
+};
 
 /* The heads still to check, read HEAD_BATCH at a time. */
 struct head_cursor {
@@ -39,12 +67,57 @@ struct head_cursor {
 	bool done;               /* no more heads are stored */
 };
 
+/*
+ * One event of a batch; its bytes are at offset in the batch's arena. The
+ * hasher fills in leaf, hash_err and valid.
+ */
+struct batch_event {
+	uint64_t leaf_index;
+	size_t offset;
+	size_t len;
+	uint8_t leaf[32];
+	zg_err hash_err;         /* from zg_merkle_leaf_hash */
+	bool valid;              /* zg_audit_validate passed */
+};
+
+/*
+ * A batch of events copied out of the store by audit_events_visit into
+ * one arena, reused for every batch and wiped when it grows and at the
+ * end, because the canonical bytes name users and resources.
+ */
+struct event_batch {
+	struct batch_event events[VERIFY_BATCH];
+	size_t n;
+	bool malformed;          /* a row after the n events cannot be read */
+	uint8_t *bytes;
+	size_t used;
+	size_t cap;
+	size_t high;             /* max bytes any batch used: the extent to wipe */
+};
+
+/*
+ * A thread that computes the leaf hashes and encoding checks of one batch
+ * while the verifier reads the next batch and checks nodes, so that
+ * SHA-256 and SQLite use two cores. job is the batch being hashed, or NULL.
+ */
+struct hasher {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct event_batch *job;
+	bool running;            /* the thread was started */
+	bool quit;
+};
+
 struct store_verifier {
 	zg_store *st;
 	const uint8_t *pub;
 	zg_verify_report *report;
 	struct zg_merkle_frontier frontier;
 	struct head_cursor heads;
+	struct node_cursor nodes[NODE_LEVELS];
+	struct event_batch batches[2];
+	struct hasher hasher;
 	uint64_t size;           /* stored tree size */
 	uint64_t leaf;           /* index of the event being checked */
 };
@@ -164,6 +237,67 @@ heads_current(const struct store_verifier *v)
 	return c->pos < c->n ? &c->rows[c->pos] : NULL;
 }
 
+/* Reads the block of stored nodes of level from index on into c. */
+static zg_err
+node_cursor_fill(struct store_verifier *v, struct node_cursor *c,
+    unsigned level, uint64_t index)
+{
+	if (c->rows == NULL) {
+		c->cap = NODE_BLOCK >> (level < 6 ? level : 6);
+		if ((c->rows = calloc(c->cap, sizeof(*c->rows))) == NULL)
+			return ZG_ERR_NOMEM;
+	}
+	c->n = c->pos = 0;
+	c->lo = index;
+	c->direct = false;
+	zg_err err = v->st->ops->audit_nodes_range(v->st, level, index, c->cap,
+	    c->rows, &c->n);
+	if (err == ZG_ERR_INTEGRITY) {
+		/*
+		 * One of the next cap stored nodes is malformed. Reading
+		 * the next cap indexes one at a time reports it at the
+		 * event that needs it, or moves past it if it is not needed.
+		 */
+		c->direct = true;
+		c->hi = index + c->cap;
+		return ZG_OK;
+	}
+	if (err != ZG_OK)
+		return err;
+	/* A short block read every stored node from index on. */
+	c->hi = c->n == c->cap ? c->rows[c->n - 1].index + 1 : UINT64_MAX;
+	return ZG_OK;
+}
+
+/*
+ * Returns the stored node (level, index) like audit_node_get does: ZG_OK,
+ * ZG_ERR_NOT_FOUND, ZG_ERR_INTEGRITY for a malformed row, or a store
+ * error. Each level's indexes are asked for in ascending order.
+ */
+static zg_err
+node_lookup(struct store_verifier *v, unsigned level, uint64_t index,
+    uint8_t out[32])
+{
+	struct node_cursor *c = &v->nodes[level];
+	zg_err err;
+
+	if (index < c->lo || index >= c->hi) {
+		if ((err = node_cursor_fill(v, c, level, index)) != ZG_OK)
+			return err;
+	}
+	if (c->direct)
+		return v->st->ops->audit_node_get(v->st, level, index, out);
+	if (c->pos > 0 && c->rows[c->pos - 1].index >= index)
+		c->pos = 0; /* asked out of order: search the block again */
+	while (c->pos < c->n && c->rows[c->pos].index < index)
+		c->pos++;
+	if (c->pos == c->n || c->rows[c->pos].index != index)
+		return ZG_ERR_NOT_FOUND;
+	memcpy(out, c->rows[c->pos].hash, 32);
+	c->pos++;
+	return ZG_OK;
+}
+
 /* Compares a subtree hash the frontier completed with the stored one. */
 static zg_err
 check_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[32])
@@ -175,7 +309,7 @@ check_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[32])
 		return ZG_OK; /* the leaf was compared before the append */
 	uint64_t first = index << level;
 	uint64_t last = first + ((uint64_t)1 << level) - 1;
-	zg_err err = v->st->ops->audit_node_get(v->st, level, index, stored);
+	zg_err err = node_lookup(v, level, index, stored);
 	if (err == ZG_ERR_NOT_FOUND) {
 		zg_verify_fail(v->report, ZG_VERIFY_NODE_MISSING, v->leaf,
 		    "event %" PRIu64 ": the Merkle node (level %u, index %"
@@ -198,22 +332,21 @@ check_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[32])
 }
 
 /*
- * Checks one event whose index is v->leaf: its stored leaf hash, its
- * encoding, the nodes it completes and any head at the new size.
+ * Checks one event whose index is v->leaf, hashed by the hasher: its
+ * stored leaf hash, its encoding, the nodes it completes and any head at
+ * the new size.
  */
 static zg_err
-check_event(struct store_verifier *v, const zg_audit_row *row)
+check_event(struct store_verifier *v, const struct batch_event *e)
 {
 	zg_verify_report *r = v->report;
 	uint64_t i = v->leaf;
-	uint8_t leaf[32], stored[32];
-	json_t *decoded = NULL;
+	uint8_t stored[32];
 	zg_err err;
 
-	if ((err = zg_merkle_leaf_hash(row->canonical, row->canonical_len,
-	    leaf)) != ZG_OK)
-		return err;
-	err = v->st->ops->audit_node_get(v->st, 0, i, stored);
+	if (e->hash_err != ZG_OK)
+		return e->hash_err;
+	err = node_lookup(v, 0, i, stored);
 	if (err == ZG_ERR_NOT_FOUND) {
 		zg_verify_fail(r, ZG_VERIFY_NODE_MISSING, i, "event %" PRIu64
 		    ": its leaf hash is not stored (deleted node)", i);
@@ -226,24 +359,22 @@ check_event(struct store_verifier *v, const zg_audit_row *row)
 	}
 	if (err != ZG_OK)
 		return err;
-	if (memcmp(leaf, stored, 32) != 0) {
+	if (memcmp(e->leaf, stored, 32) != 0) {
 		zg_verify_fail(r, ZG_VERIFY_EVENT_MODIFIED, i, "event %" PRIu64
 		    ": stored canonical bytes do not match the stored leaf "
 		    "hash (modified or reordered event, or modified leaf hash)",
 		    i);
 		return ZG_OK;
 	}
-	if (zg_audit_decode(NULL, row->canonical, row->canonical_len,
-	    &decoded) != ZG_OK) {
+	if (!e->valid) {
 		zg_verify_fail(r, ZG_VERIFY_EVENT_UNDECODABLE, i, "event %"
 		    PRIu64 ": its canonical bytes (%zu bytes) do not decode as "
-		    "a format-%d event", i, row->canonical_len,
+		    "a format-%d event", i, e->len,
 		    ZG_AUDIT_FORMAT_V1);
 		return ZG_OK;
 	}
-	json_decref(decoded);
 
-	err = zg_merkle_frontier_append(&v->frontier, leaf, check_node, v);
+	err = zg_merkle_frontier_append(&v->frontier, e->leaf, check_node, v);
 	if (r->failure != ZG_VERIFY_PASSED)
 		return ZG_OK;
 	if (err != ZG_OK)
@@ -264,48 +395,183 @@ check_event(struct store_verifier *v, const zg_audit_row *row)
 	return ZG_OK;
 }
 
+/* Copies one event into the batch: the zg_audit_visit_fn of read_batch. */
+static zg_err
+copy_event(void *ctx, uint64_t leaf_index, const uint8_t *canonical,
+    size_t len, int64_t timestamp)
+{
+	struct event_batch *b = ctx;
+
+	if (b->n == VERIFY_BATCH)
+		return ZG_ERR_INTERNAL; /* the store returned more than limit */
+	if (len > b->cap - b->used) {
+		size_t cap = b->cap > 0 ? b->cap : 1 << 20;
+		while (len > cap - b->used) {
+			if (cap > SIZE_MAX / 2)
+				return ZG_ERR_NOMEM;
+			cap *= 2;
+		}
+		uint8_t *p = malloc(cap);
+		if (p == NULL)
+			return ZG_ERR_NOMEM;
+		if (b->used > 0)
+			memcpy(p, b->bytes, b->used);
+		zg_wipe(b->bytes, b->high);
+		free(b->bytes);
+		b->bytes = p;
+		b->cap = cap;
+		b->high = b->used;
+	}
+	if (len > 0)
+		memcpy(b->bytes + b->used, canonical, len);
+	b->events[b->n].leaf_index = leaf_index;
+	b->events[b->n].offset = b->used;
+	b->events[b->n].len = len;
+	b->n++;
+	b->used += len;
+	if (b->used > b->high)
+		b->high = b->used;
+	return ZG_OK;
+}
+
 /*
- * Reads the batch of events from `from`. A row that fails to read fails
- * the whole query, so on an error one row is read to tell a malformed row
- * from a failing store.
+ * Reads the batch of events from `from` into b. A row that cannot be read
+ * ends the batch early with malformed set, after the rows before it, so
+ * that it is reported at its index once they pass.
  */
 static zg_err
-read_batch(struct store_verifier *v, uint64_t from, zg_audit_row **rows,
-    size_t *n)
+read_batch(struct store_verifier *v, uint64_t from, struct event_batch *b)
 {
-	zg_err err = v->st->ops->audit_events(v->st, from, VERIFY_BATCH, rows,
-	    n);
-	if (err == ZG_OK || err == ZG_ERR_NOMEM)
-		return err;
-	err = v->st->ops->audit_events(v->st, from, 1, rows, n);
+	b->n = 0;
+	b->used = 0;
+	b->malformed = false;
+	zg_err err = v->st->ops->audit_events_visit(v->st, from, VERIFY_BATCH,
+	    copy_event, b);
 	if (err == ZG_ERR_INTEGRITY) {
-		zg_verify_fail(v->report, ZG_VERIFY_EVENT_MALFORMED, from,
-		    "event %" PRIu64 ": the stored row cannot be read "
-		    "(malformed or altered row)", from);
-		*rows = NULL;
-		*n = 0;
+		b->malformed = true;
 		return ZG_OK;
 	}
 	return err;
 }
 
-/* Checks that row is the event v->leaf and that the tree has room for it. */
+/* Computes the leaf hash and the encoding check of every event of b. */
+static void
+hash_batch(struct event_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		struct batch_event *e = &b->events[i];
+		const uint8_t *bytes = b->bytes + e->offset;
+		e->hash_err = zg_merkle_leaf_hash(bytes, e->len, e->leaf);
+		e->valid = zg_audit_validate(bytes, e->len) == ZG_OK;
+	}
+}
+
+static void *
+hasher_main(void *arg)
+{
+	struct hasher *h = arg;
+
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		while (h->job == NULL && !h->quit)
+			pthread_cond_wait(&h->cond, &h->lock);
+		if (h->job == NULL)
+			break;
+		struct event_batch *b = h->job;
+		pthread_mutex_unlock(&h->lock);
+		hash_batch(b);
+		pthread_mutex_lock(&h->lock);
+		h->job = NULL;
+		pthread_cond_broadcast(&h->cond);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+/*
+ * Starts the hasher thread. Without it (no thread could be created, or
+ * its lock could not be set up), hasher_start_job hashes in the caller.
+ */
+static void
+hasher_init(struct hasher *h)
+{
+	if (pthread_mutex_init(&h->lock, NULL) != 0)
+		return;
+	if (pthread_cond_init(&h->cond, NULL) != 0) {
+		pthread_mutex_destroy(&h->lock);
+		return;
+	}
+	if (pthread_create(&h->thread, NULL, hasher_main, h) != 0) {
+		pthread_cond_destroy(&h->cond);
+		pthread_mutex_destroy(&h->lock);
+		return;
+	}
+	h->running = true;
+}
+
+/* Hands b to the hasher; hasher_wait must follow before b is read. */
+static void
+hasher_start_job(struct hasher *h, struct event_batch *b)
+{
+	if (!h->running) {
+		hash_batch(b);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	assert(h->job == NULL);
+	h->job = b;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Waits until the hasher has finished its batch. */
+static void
+hasher_wait(struct hasher *h)
+{
+	if (!h->running)
+		return;
+	pthread_mutex_lock(&h->lock);
+	while (h->job != NULL)
+		pthread_cond_wait(&h->cond, &h->lock);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Stops the thread after its batch. */
+static void
+hasher_stop(struct hasher *h)
+{
+	if (!h->running)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->quit = true;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->thread, NULL);
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->lock);
+	h->running = false;
+}
+
+/*
+ * Checks that leaf_index, the next event read, is v->leaf and that the tree
+ * has room for it.
+ */
 static bool
-check_index(struct store_verifier *v, const zg_audit_row *row)
+check_index(struct store_verifier *v, uint64_t leaf_index)
 {
 	zg_verify_report *r = v->report;
 
-	if (row->leaf_index > v->leaf && v->leaf < v->size) {
+	if (leaf_index > v->leaf && v->leaf < v->size) {
 		zg_verify_fail(r, ZG_VERIFY_EVENT_MISSING, v->leaf, "event %"
 		    PRIu64 " is missing (deleted event or truncated log)",
 		    v->leaf);
 		return false;
 	}
-	if (row->leaf_index >= v->size) {
-		zg_verify_fail(r, ZG_VERIFY_EVENT_EXTRA, row->leaf_index,
+	if (leaf_index >= v->size) {
+		zg_verify_fail(r, ZG_VERIFY_EVENT_EXTRA, leaf_index,
 		    "event %" PRIu64 " is beyond the log's Merkle tree of %"
 		    PRIu64 " leaves (inserted event, or deleted leaf hashes)",
-		    row->leaf_index, v->size);
+		    leaf_index, v->size);
 		return false;
 	}
 	return true;
@@ -334,13 +600,80 @@ check_end(struct store_verifier *v)
 	}
 }
 
+/*
+ * Checks the hashed events of b in order, stopping at the first failure.
+ * A row that could not be read after them fails at the next index.
+ */
+static zg_err
+check_batch(struct store_verifier *v, const struct event_batch *b,
+    zg_verify_progress_fn progress, void *ctx)
+{
+	zg_verify_report *r = v->report;
+	zg_err err;
+
+	for (size_t i = 0; i < b->n && r->failure == ZG_VERIFY_PASSED; i++) {
+		const struct batch_event *e = &b->events[i];
+		if (!check_index(v, e->leaf_index))
+			return ZG_OK;
+		if ((err = check_event(v, e)) != ZG_OK)
+			return err;
+		v->leaf++;
+		if (progress != NULL && v->leaf % ZG_VERIFY_PROGRESS_EVERY == 0)
+			progress(ctx, v->leaf, v->size);
+	}
+	if (b->malformed)
+		zg_verify_fail(r, ZG_VERIFY_EVENT_MALFORMED, v->leaf, "event %"
+		    PRIu64 ": the stored row cannot be read (malformed or "
+		    "altered row)", v->leaf);
+	return ZG_OK;
+}
+
+/*
+ * Reads, hashes and checks the batches in a pipeline: while the hasher
+ * hashes batch k, this thread reads batch k + 1, and then checks batch k
+ * while the hasher works on k + 1. Batch k + 1 starts after the last event
+ * of batch k, which is where v->leaf points if batch k passes; if it does
+ * not, the loop stops before checking k + 1.
+ */
+static zg_err
+verify_events(struct store_verifier *v, zg_verify_progress_fn progress,
+    void *ctx)
+{
+	struct event_batch *cur = &v->batches[0], *next = &v->batches[1];
+	zg_err err;
+
+	if ((err = read_batch(v, v->leaf, cur)) != ZG_OK)
+		return err;
+	hasher_start_job(&v->hasher, cur);
+	for (;;) {
+		bool more = cur->n > 0 && !cur->malformed;
+		zg_err read_err = ZG_OK;
+		next->n = 0;
+		next->malformed = false;
+		if (more && cur->events[cur->n - 1].leaf_index < UINT64_MAX)
+			read_err = read_batch(v,
+			    cur->events[cur->n - 1].leaf_index + 1, next);
+		hasher_wait(&v->hasher);
+		if (read_err == ZG_OK && next->n > 0)
+			hasher_start_job(&v->hasher, next);
+		if ((err = check_batch(v, cur, progress, ctx)) != ZG_OK)
+			return err;
+		/* A failure in cur is the verdict, even if reading next failed. */
+		if (!more || v->report->failure != ZG_VERIFY_PASSED)
+			return ZG_OK;
+		if (read_err != ZG_OK)
+			return read_err;
+		struct event_batch *t = cur;
+		cur = next;
+		next = t;
+	}
+}
+
 zg_err
 zg_verify_store(zg_store *st, const uint8_t *pub,
     zg_verify_progress_fn progress, void *ctx, zg_verify_report *report)
 {
 	zg_err err = ZG_ERR_INTERNAL;
-	zg_audit_row *rows = NULL;
-	size_t n = 0;
 	struct store_verifier *v = calloc(1, sizeof(*v));
 
 	memset(report, 0, sizeof(*report));
@@ -350,40 +683,28 @@ zg_verify_store(zg_store *st, const uint8_t *pub,
 	v->pub = pub;
 	v->report = report;
 	zg_merkle_frontier_init(&v->frontier);
+	hasher_init(&v->hasher);
 
 	if ((err = st->ops->audit_size(st, &v->size)) != ZG_OK)
 		goto out;
 	report->log_size = v->size;
 	if ((err = heads_advance(v)) != ZG_OK)
 		goto out;
-
-	while (report->failure == ZG_VERIFY_PASSED) {
-		if ((err = read_batch(v, v->leaf, &rows, &n)) != ZG_OK)
-			goto out;
-		if (n == 0)
-			break;
-		for (size_t i = 0; i < n && report->failure == ZG_VERIFY_PASSED;
-		    i++) {
-			if (!check_index(v, &rows[i]))
-				break;
-			if ((err = check_event(v, &rows[i])) != ZG_OK)
-				goto out;
-			v->leaf++;
-			if (progress != NULL &&
-			    v->leaf % ZG_VERIFY_PROGRESS_EVERY == 0)
-				progress(ctx, v->leaf, v->size);
-		}
-		zg_audit_rows_free(rows, n);
-		rows = NULL;
-		n = 0;
-	}
+	if ((err = verify_events(v, progress, ctx)) != ZG_OK)
+		goto out;
 	if (report->failure == ZG_VERIFY_PASSED)
 		check_end(v);
 	/* success: a verdict was reached */
 	err = ZG_OK;
 out:
-	zg_audit_rows_free(rows, n);
+	hasher_stop(&v->hasher);
+	for (int i = 0; i < 2; i++) {
+		zg_wipe(v->batches[i].bytes, v->batches[i].high);
+		free(v->batches[i].bytes);
+	}
 	free(v->heads.rows);
+	for (unsigned level = 0; level < NODE_LEVELS; level++)
+		free(v->nodes[level].rows);
 	free(v);
 	return err;
 }

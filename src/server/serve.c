@@ -13,7 +13,13 @@
 #include "server/datadir.h"
 #include "server/server.h"
 
-#define SECURE_HEAP_BYTES (1u << 20)
+/*
+ * Locked heap for every unwrapped key: KEKs, system keys and one 32-byte
+ * key per user with audit events, all loaded at unseal. OpenSSL's secure
+ * heap hands out blocks of at least 32 bytes, so 4 MiB holds roughly
+ * 100,000 keys, fewer as other allocations take their share.
+ */
+#define SECURE_HEAP_BYTES (4u << 20)
 
 static const char serve_usage[] =
     "usage: zguard serve [--config FILE] [--data DIR] [--listen HOST:PORT]\n"
@@ -100,7 +106,7 @@ prepare_process(void)
 	if (zg_crypto_init(SECURE_HEAP_BYTES) != ZG_OK)
 		zg_log_warn("keys are not in locked memory: the secure heap "
 		    "could not be locked; raise RLIMIT_MEMLOCK (ulimit -l) to "
-		    "at least 1024 KiB");
+		    "at least 4096 KiB");
 }
 
 int

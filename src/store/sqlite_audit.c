@@ -258,6 +258,67 @@ out:
 	return err;
 }
 
+/*
+ * The primary key (level, idx) of the WITHOUT ROWID table orders the rows,
+ * so this is one range scan of the key's b-tree.
+ */
+zg_err
+zg_sqlite_audit_nodes_range(zg_store *st, unsigned level, uint64_t from,
+    size_t limit, zg_merkle_node_row *out, size_t *n)
+{
+	zg_sqlite_store *s = zg_sqlite_from(st);
+	sqlite3_stmt *stmt = NULL;
+	zg_sqlite_conn *conn = NULL;
+	size_t used = 0;
+	zg_err err;
+	int rc = SQLITE_OK;
+
+	*n = 0;
+	if (from > (uint64_t)INT64_MAX)
+		return ZG_ERR_INVALID;
+	if (limit == 0)
+		return ZG_OK;
+	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
+		return err;
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_AUDIT_NODES_RANGE,
+	    "SELECT idx, hash FROM audit_nodes WHERE level=?1 AND idx>=?2 "
+	    "ORDER BY idx LIMIT ?3", &stmt, "audit_nodes_range")) != ZG_OK)
+		goto out;
+	zg_sqlite_bind_int64(stmt, 1, level, &rc);
+	zg_sqlite_bind_int64(stmt, 2, (int64_t)from, &rc);
+	zg_sqlite_bind_int64(stmt, 3, limit_value(limit), &rc);
+	/* LIMIT caps the rows; used < limit keeps out in bounds regardless. */
+	while (rc == SQLITE_OK && used < limit &&
+	    (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		int64_t index = sqlite3_column_int64(stmt, 0);
+		const void *hash = sqlite3_column_blob(stmt, 1);
+		int len = sqlite3_column_bytes(stmt, 1);
+		if (index < 0 || hash == NULL || len != 32) {
+			zg_log_error("stored Merkle node is malformed",
+			    ZGF_I("level", level), ZGF_I("index", index),
+			    ZGF_I("length", len), ZGF_I("expected", 32));
+			err = ZG_ERR_INTEGRITY;
+			goto out;
+		}
+		out[used].level = level;
+		out[used].index = (uint64_t)index;
+		memcpy(out[used].hash, hash, 32);
+		used++;
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+		err = zg_sqlite_error(conn->db, rc, "audit_nodes_range");
+		goto out;
+	}
+	/* success */
+	*n = used;
+	err = ZG_OK;
+out:
+	zg_sqlite_stmt_done(stmt);
+	zg_sqlite_reader_release(s, conn);
+	return err;
+}
+
 /* Copies the current row of an EVENT_COLUMNS query into *row. */
 static zg_err
 event_from_stmt(sqlite3_stmt *stmt, zg_audit_row *row)
@@ -357,6 +418,59 @@ zg_sqlite_audit_events(zg_store *st, uint64_t from, size_t limit,
     zg_audit_row **rows, size_t *n)
 {
 	return zg_sqlite_audit_search(st, NULL, NULL, from, limit, rows, n);
+}
+
+zg_err
+zg_sqlite_audit_events_visit(zg_store *st, uint64_t from, size_t limit,
+    zg_audit_visit_fn fn, void *ctx)
+{
+	zg_sqlite_store *s = zg_sqlite_from(st);
+	sqlite3_stmt *stmt = NULL;
+	zg_sqlite_conn *conn = NULL;
+	zg_err err;
+	int rc = SQLITE_OK;
+
+	if (from > (uint64_t)INT64_MAX)
+		return ZG_ERR_INVALID;
+	if (limit == 0)
+		return ZG_OK;
+	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
+		return err;
+	/* The query of audit_events, so the two share one cached statement. */
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_AUDIT_SEARCH, event_queries[0],
+	    &stmt, "audit_events_visit")) != ZG_OK)
+		goto out;
+	zg_sqlite_bind_int64(stmt, 1, (int64_t)from, &rc);
+	zg_sqlite_bind_int64(stmt, 2, limit_value(limit), &rc);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		int64_t leaf = sqlite3_column_int64(stmt, 0);
+		if (leaf < 0) {
+			zg_log_error("stored audit event has a negative leaf "
+			    "index", ZGF_I("leaf_index", leaf));
+			err = ZG_ERR_INTEGRITY;
+			goto out;
+		}
+		/* As in zg_sqlite_column_blob: a NULL column is empty. */
+		const uint8_t *bytes = sqlite3_column_blob(stmt, 1);
+		size_t len = (size_t)sqlite3_column_bytes(stmt, 1);
+		if (bytes == NULL && len > 0) {
+			err = ZG_ERR_NOMEM;
+			goto out;
+		}
+		if ((err = fn(ctx, (uint64_t)leaf, bytes, len,
+		    sqlite3_column_int64(stmt, 2))) != ZG_OK)
+			goto out;
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE) {
+		err = zg_sqlite_error(conn->db, rc, "audit_events_visit");
+		goto out;
+	}
+	err = ZG_OK;
+out:
+	zg_sqlite_stmt_done(stmt);
+	zg_sqlite_reader_release(s, conn);
+	return err;
 }
 
 /*

@@ -70,6 +70,7 @@ typedef enum zg_sqlite_stmt_id {
 	ZG_STMT_AUDIT_NODE_INSERT,
 	ZG_STMT_AUDIT_SIZE,
 	ZG_STMT_AUDIT_NODE_GET,
+	ZG_STMT_AUDIT_NODES_RANGE,
 	/* The four event queries of audit_search, in the order of its table. */
 	ZG_STMT_AUDIT_SEARCH,
 	ZG_STMT_AUDIT_SEARCH_LAST = ZG_STMT_AUDIT_SEARCH + 3,
@@ -239,8 +240,12 @@ zg_err zg_sqlite_audit_append(zg_store *st, const zg_audit_append_row *events,
 zg_err zg_sqlite_audit_size(zg_store *st, uint64_t *size);
 zg_err zg_sqlite_audit_node_get(zg_store *st, unsigned level, uint64_t index,
     uint8_t out[32]);
+zg_err zg_sqlite_audit_nodes_range(zg_store *st, unsigned level,
+    uint64_t from, size_t limit, zg_merkle_node_row *out, size_t *n);
 zg_err zg_sqlite_audit_events(zg_store *st, uint64_t from, size_t limit,
     zg_audit_row **rows, size_t *n);
+zg_err zg_sqlite_audit_events_visit(zg_store *st, uint64_t from,
+    size_t limit, zg_audit_visit_fn fn, void *ctx);
 zg_err zg_sqlite_audit_search(zg_store *st, const uint8_t *user_hmac,
     const uint8_t *resource_hmac, uint64_t from, size_t limit,
     zg_audit_row **rows, size_t *n);

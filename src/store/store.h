@@ -88,6 +88,13 @@ typedef struct zg_audit_row {
 	int64_t timestamp;
 } zg_audit_row;
 
+/*
+ * Receives one event from audit_events_visit. canonical points into the
+ * store's memory and is valid only until the call returns.
+ */
+typedef zg_err (*zg_audit_visit_fn)(void *ctx, uint64_t leaf_index,
+    const uint8_t *canonical, size_t canonical_len, int64_t timestamp);
+
 /* The hash of the perfect Merkle subtree (level, index); see merkle.h. */
 typedef struct zg_merkle_node_row {
 	unsigned level;
@@ -187,9 +194,29 @@ typedef struct zg_store_ops {
 	/* ZG_ERR_NOT_FOUND if the node was never stored. */
 	zg_err (*audit_node_get)(zg_store *st, unsigned level, uint64_t index,
 	    uint8_t out[32]);
+	/*
+	 * Reads the stored nodes of `level` with index >= from, in index
+	 * order, at most limit, into out (room for limit rows) and sets *n.
+	 * An index that is not stored is skipped, so a caller finds a gap
+	 * through out[i].index. ZG_ERR_INTEGRITY, with *n 0, if a row read
+	 * has a hash that is not 32 bytes or a negative index; audit_node_get
+	 * then tells which node it is.
+	 */
+	zg_err (*audit_nodes_range)(zg_store *st, unsigned level, uint64_t from,
+	    size_t limit, zg_merkle_node_row *out, size_t *n);
 	/* Events with leaf_index >= from, in index order, at most limit. */
 	zg_err (*audit_events)(zg_store *st, uint64_t from, size_t limit,
 	    zg_audit_row **rows, size_t *n);
+	/*
+	 * Calls fn for the events audit_events would return, in index order,
+	 * without copying or allocating per event. The read transaction
+	 * stays open until the last call returns, so fn must not use st and
+	 * limit should stay small. A non-OK return from fn stops the scan and
+	 * is returned. ZG_ERR_INTEGRITY for a row that cannot be read, after
+	 * fn has seen the rows before it.
+	 */
+	zg_err (*audit_events_visit)(zg_store *st, uint64_t from, size_t limit,
+	    zg_audit_visit_fn fn, void *ctx);
 	/*
 	 * Events matching the given keyed hashes (NULL matches anything),
 	 * with leaf_index >= from, in index order, at most limit.

@@ -357,6 +357,140 @@ test_node_wrong_length(void **state)
 	    ZG_ERR_INTEGRITY);
 }
 
+/* Reads a node range and checks that it is exactly the indexes in want. */
+static void
+assert_nodes_range(zg_store *st, unsigned level, uint64_t from, size_t limit,
+    const uint64_t *want, size_t nwant)
+{
+	zg_merkle_node_row rows[16];
+	uint8_t hash[32];
+	size_t n = SIZE_MAX;
+
+	assert_true(limit <= 16);
+	assert_int_equal(st->ops->audit_nodes_range(st, level, from, limit,
+	    rows, &n), ZG_OK);
+	assert_int_equal(n, nwant);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(rows[i].level, level);
+		assert_int_equal(rows[i].index, want[i]);
+		fill_hash(hash, level, want[i]);
+		assert_memory_equal(rows[i].hash, hash, 32);
+	}
+}
+
+static void
+test_nodes_range(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Ten leaves: level 1 has 0..4, level 2 has 0 and 1, level 3 has 0. */
+	assert_int_equal(append_range(f->st, 0, 10), ZG_OK);
+	assert_nodes_range(f->st, 0, 3, 4, (const uint64_t[]){3, 4, 5, 6}, 4);
+	assert_nodes_range(f->st, 0, 8, 16, (const uint64_t[]){8, 9}, 2);
+	assert_nodes_range(f->st, 1, 0, 16,
+	    (const uint64_t[]){0, 1, 2, 3, 4}, 5);
+	assert_nodes_range(f->st, 2, 1, 16, (const uint64_t[]){1}, 1);
+	assert_nodes_range(f->st, 3, 0, 16, (const uint64_t[]){0}, 1);
+	assert_nodes_range(f->st, 4, 0, 16, NULL, 0);
+	assert_nodes_range(f->st, 0, 10, 16, NULL, 0);
+	assert_nodes_range(f->st, 0, 0, 0, NULL, 0);
+}
+
+static void
+test_nodes_range_gap(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(append_range(f->st, 0, 10), ZG_OK);
+	exec_sql(f->db_path, "DELETE FROM audit_nodes WHERE level=0 AND idx=5");
+	assert_nodes_range(f->st, 0, 4, 3, (const uint64_t[]){4, 6, 7}, 3);
+	assert_nodes_range(f->st, 0, 5, 2, (const uint64_t[]){6, 7}, 2);
+}
+
+static void
+test_nodes_range_malformed(void **state)
+{
+	struct fixture *f = *state;
+	zg_merkle_node_row rows[8];
+	size_t n = SIZE_MAX;
+
+	assert_int_equal(append_range(f->st, 0, 8), ZG_OK);
+	exec_sql(f->db_path, "UPDATE audit_nodes SET hash=x'0102' "
+	    "WHERE level=0 AND idx=5");
+	assert_int_equal(f->st->ops->audit_nodes_range(f->st, 0, 2, 8, rows,
+	    &n), ZG_ERR_INTEGRITY);
+	assert_int_equal(n, 0);
+	/* Rows before the malformed one still read. */
+	assert_nodes_range(f->st, 0, 2, 3, (const uint64_t[]){2, 3, 4}, 3);
+	assert_nodes_range(f->st, 0, 6, 8, (const uint64_t[]){6, 7}, 2);
+}
+
+/* Collects visited events; stops with ZG_ERR_CONFLICT after stop_after. */
+struct visit_log {
+	zg_audit_row rows[16];
+	uint8_t bytes[16][CANONICAL_MAX];
+	size_t n;
+	size_t stop_after;
+};
+
+static zg_err
+visit_event(void *ctx, uint64_t leaf_index, const uint8_t *canonical,
+    size_t canonical_len, int64_t timestamp)
+{
+	struct visit_log *l = ctx;
+
+	if (l->n == l->stop_after)
+		return ZG_ERR_CONFLICT;
+	assert_true(l->n < 16);
+	assert_true(canonical_len <= CANONICAL_MAX);
+	memcpy(l->bytes[l->n], canonical, canonical_len);
+	l->rows[l->n].leaf_index = leaf_index;
+	l->rows[l->n].canonical = l->bytes[l->n];
+	l->rows[l->n].canonical_len = canonical_len;
+	l->rows[l->n].timestamp = timestamp;
+	l->n++;
+	return ZG_OK;
+}
+
+static void
+test_events_visit(void **state)
+{
+	struct fixture *f = *state;
+	struct visit_log l = {.stop_after = SIZE_MAX};
+
+	assert_int_equal(append_range(f->st, 0, 12), ZG_OK);
+	assert_int_equal(f->st->ops->audit_events_visit(f->st, 3, 5,
+	    visit_event, &l), ZG_OK);
+	assert_int_equal(l.n, 5);
+	for (size_t i = 0; i < l.n; i++)
+		assert_event(&l.rows[i], 3 + i);
+
+	l.n = 0;
+	assert_int_equal(f->st->ops->audit_events_visit(f->st, 10, 16,
+	    visit_event, &l), ZG_OK);
+	assert_int_equal(l.n, 2);
+	assert_event(&l.rows[1], 11);
+
+	l.n = 0;
+	assert_int_equal(f->st->ops->audit_events_visit(f->st, 0, 0,
+	    visit_event, &l), ZG_OK);
+	assert_int_equal(l.n, 0);
+}
+
+static void
+test_events_visit_stops(void **state)
+{
+	struct fixture *f = *state;
+	struct visit_log l = {.stop_after = 2};
+
+	assert_int_equal(append_range(f->st, 0, 6), ZG_OK);
+	assert_int_equal(f->st->ops->audit_events_visit(f->st, 0, 6,
+	    visit_event, &l), ZG_ERR_CONFLICT);
+	assert_int_equal(l.n, 2);
+	/* The statement was reset, so the store reads on normally. */
+	assert_int_equal(count_events(f->st), 6);
+}
+
 /* Searches and checks that the result is exactly the leaves in want. */
 static void
 assert_search(zg_store *st, const uint8_t *user, const uint8_t *resource,
@@ -508,6 +642,12 @@ test_index_too_large(void **state)
 	    ZG_ERR_INVALID);
 	assert_int_equal(f->st->ops->audit_events(f->st, big, 1, &rows, &n),
 	    ZG_ERR_INVALID);
+	struct visit_log l = {.stop_after = SIZE_MAX};
+	assert_int_equal(f->st->ops->audit_events_visit(f->st, big, 1,
+	    visit_event, &l), ZG_ERR_INVALID);
+	zg_merkle_node_row node;
+	assert_int_equal(f->st->ops->audit_nodes_range(f->st, 0, big, 1, &node,
+	    &n), ZG_ERR_INVALID);
 	assert_int_equal(f->st->ops->audit_heads(f->st, big, 1, &heads, &n),
 	    ZG_ERR_INVALID);
 	make_head(&h, big);
@@ -655,6 +795,13 @@ test_readonly_sees_data(void **state)
 	zg_audit_rows_free(rows, n);
 	assert_int_equal(ro->ops->audit_head_latest(ro, &got), ZG_OK);
 	assert_head(&got, 9);
+	assert_nodes_range(ro, 0, 7, 4, (const uint64_t[]){7, 8}, 2);
+	assert_nodes_range(ro, 3, 0, 4, (const uint64_t[]){0}, 1);
+	struct visit_log l = {.stop_after = SIZE_MAX};
+	assert_int_equal(ro->ops->audit_events_visit(ro, 6, 16, visit_event,
+	    &l), ZG_OK);
+	assert_int_equal(l.n, 3);
+	assert_event(&l.rows[2], 8);
 
 	assert_writes_rejected(ro);
 	assert_int_equal(size_of(ro), 9);
@@ -875,6 +1022,11 @@ main(void)
 		T(test_size),
 		T(test_node_get),
 		T(test_node_wrong_length),
+		T(test_nodes_range),
+		T(test_nodes_range_gap),
+		T(test_nodes_range_malformed),
+		T(test_events_visit),
+		T(test_events_visit_stops),
 		T(test_search_user),
 		T(test_search_resource),
 		T(test_search_both),

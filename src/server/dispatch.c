@@ -55,7 +55,7 @@ zg_req_json(zg_request *req, const char *const *allowed, bool empty_ok,
 	return err;
 }
 
-/* Which step of the pipeline stopped the request, for the audit event. */
+/* The pipeline step that stopped a request, as its audit event needs it. */
 enum stage {
 	STAGE_SEALED,
 	STAGE_AUTHN,

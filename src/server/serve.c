@@ -37,7 +37,7 @@ static const char serve_usage[] =
     "token is written to DIR/admin.token (mode 0600).\n"
     "Exit codes: 0 clean stop, 2 usage error, 3 startup failure.\n";
 
-/* Parses flags over a config that already holds defaults. */
+/* Parses flags over a config that already contains the defaults. */
 static int
 parse_serve_flags(int argc, char **argv, zg_config *cfg)
 {

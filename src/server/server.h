@@ -7,8 +7,8 @@
  * every request and in this order: authentication, the access decision,
  * the handler, then the audit record, so that no handler can skip a step.
  *
- * Threads: libmicrohttpd's epoll thread pool (one thread per core) parses
- * requests; a request that reaches a handler is suspended and handed to a
+ * Threads: libmicrohttpd's epoll thread pool, one thread per core, parses
+ * requests. A request that reaches a handler is suspended and handed to a
  * worker pool, because handlers block on the store and on fsync. The
  * response is queued when libmicrohttpd calls back after the resume,
  * which also keeps HTTP keep-alive working (libmicrohttpd 0.9.75 closes

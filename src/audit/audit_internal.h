@@ -30,6 +30,7 @@ struct zg_audit {
 	pthread_mutex_t mu;          /* guards everything below */
 	pthread_cond_t work_cv;      /* the writer waits for events */
 	pthread_cond_t head_cv;      /* the signer waits for its interval */
+	pthread_cond_t index_cv;     /* the indexer waits for its interval */
 	struct audit_waiter *head;
 	struct audit_waiter *tail;
 	struct zg_merkle_frontier frontier; /* of the durable tree */
@@ -42,8 +43,12 @@ struct zg_audit {
 
 	pthread_t writer;
 	pthread_t signer;
+	pthread_t indexer;
 	bool writer_started;
 	bool signer_started;
+	bool indexer_started;
+	uint64_t indexed_upto;       /* the indexer's; see zg_audit_index_step */
+	unsigned index_failures;     /* catch-ups failed in a row */
 	struct zg_forwarder *forwarder;
 };
 
@@ -69,6 +74,19 @@ void zg_forwarder_alert(struct zg_forwarder *f, const char *kind,
 
 /* The writer thread's body (log.c). */
 void *zg_audit_writer_main(void *arg);
+
+/*
+ * The search indexer's body (log.c), which runs zg_audit_index_step while
+ * the log has grown past the store's search index.
+ */
+void *zg_audit_indexer_main(void *arg);
+
+/*
+ * Indexes up to one batch of the events that the store's search index
+ * does not cover yet, and logs a failure. Called by the indexer thread,
+ * and by zg_audit_close once that thread has stopped.
+ */
+void zg_audit_index_step(zg_audit *a);
 
 /* Signs a head for the current durable tree if it grew (log.c). */
 zg_err zg_audit_sign_head(zg_audit *a);

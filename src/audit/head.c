@@ -222,6 +222,7 @@ zg_audit_open(zg_store *st, zg_keyring *kr, const zg_config *cfg,
 	pthread_mutex_init(&a->sign_mu, NULL);
 	pthread_cond_init(&a->work_cv, NULL);
 	pthread_cond_init(&a->head_cv, NULL);
+	pthread_cond_init(&a->index_cv, NULL);
 	zg_merkle_frontier_init(&a->frontier);
 
 	if ((err = st->ops->audit_size(st, &size)) != ZG_OK ||
@@ -244,12 +245,16 @@ zg_audit_open(zg_store *st, zg_keyring *kr, const zg_config *cfg,
 	} else if (err != ZG_ERR_NOT_FOUND) {
 		goto out;
 	}
+	err = ZG_ERR_INTERNAL;
 	if (pthread_create(&a->writer, NULL, zg_audit_writer_main, a) != 0)
 		goto out;
 	a->writer_started = true;
 	if (pthread_create(&a->signer, NULL, signer_main, a) != 0)
 		goto out;
 	a->signer_started = true;
+	if (pthread_create(&a->indexer, NULL, zg_audit_indexer_main, a) != 0)
+		goto out;
+	a->indexer_started = true;
 	if ((err = zg_forwarder_start(a, &a->forwarder, em)) != ZG_OK)
 		goto out;
 	zg_log_info("audit log opened", ZGF_I("tree_size", size),
@@ -272,12 +277,18 @@ zg_audit_close(zg_audit *a)
 	a->stopping = true;
 	pthread_cond_broadcast(&a->work_cv);
 	pthread_cond_broadcast(&a->head_cv);
+	pthread_cond_broadcast(&a->index_cv);
 	pthread_mutex_unlock(&a->mu);
 	if (a->writer_started)
 		pthread_join(a->writer, NULL);
 	if (a->signer_started)
 		pthread_join(a->signer, NULL);
+	if (a->indexer_started)
+		pthread_join(a->indexer, NULL);
 	zg_forwarder_stop(a->forwarder);
+	/* The writer has stored its last batch, so one more catch-up runs. */
+	if (a->indexer_started)
+		zg_audit_index_step(a);
 	/* A final head covers everything written before the stop. */
 	if (a->writer_started && !zg_keyring_sealed(a->kr) &&
 	    zg_audit_sign_head(a) != ZG_OK)
@@ -286,5 +297,6 @@ zg_audit_close(zg_audit *a)
 	pthread_mutex_destroy(&a->sign_mu);
 	pthread_cond_destroy(&a->work_cv);
 	pthread_cond_destroy(&a->head_cv);
+	pthread_cond_destroy(&a->index_cv);
 	free(a);
 }

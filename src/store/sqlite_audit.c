@@ -1,10 +1,11 @@
 /*
  * The audit log in SQLite.
  *
- * Tables, created by migration 2 in sqlite_store.c:
+ * Tables, created by migrations 2 and 3 in sqlite_store.c:
  * - audit_events: the canonical bytes of each event under its leaf index,
- *   with the keyed hashes of its user and resource. Each hash has an index
- *   on (hash, leaf_index), so a search walks one index in leaf order.
+ *   with the keyed hashes of its user and resource. The search index over
+ *   those hashes, audit_search, is filled behind the log and is described
+ *   in sqlite_audit_index.c.
  * - audit_nodes: the hash of each stored perfect Merkle subtree, keyed by
  *   (level, idx). Level-0 nodes are the leaf hashes, so the tree size is one
  *   past the highest level-0 idx.
@@ -21,22 +22,19 @@
 
 #include "base/log.h"
 
-#define EVENT_COLUMNS "leaf_index, canonical, timestamp"
 #define HEAD_COLUMNS "tree_size, root, timestamp, signature, key_id"
 
 /* Rows in the first allocation of a result array, which doubles when full. */
 #define ROWS_INITIAL 64
 
-/* Converts a row limit to SQLite's signed 64-bit LIMIT, capped at INT64_MAX. */
-static int64_t
-limit_value(size_t limit)
+int64_t
+zg_sqlite_limit_value(size_t limit)
 {
 	return limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
 }
 
-/* Grows *rows, an array of *cap elements of size elsize, if it is full. */
-static zg_err
-rows_reserve(void **rows, size_t *cap, size_t used, size_t limit,
+zg_err
+zg_sqlite_rows_reserve(void **rows, size_t *cap, size_t used, size_t limit,
     size_t elsize)
 {
 	if (used < *cap)
@@ -162,6 +160,8 @@ zg_sqlite_audit_append(zg_store *st, const zg_audit_append_row *events,
 		goto out;
 	if ((err = insert_events(conn, events, n)) != ZG_OK)
 		goto out;
+	if ((err = zg_sqlite_audit_index_below(conn, events, n)) != ZG_OK)
+		goto out;
 	if ((err = insert_nodes(conn, nodes, m)) != ZG_OK)
 		goto out;
 	err = zg_sqlite_stmt_exec(conn, ZG_STMT_COMMIT,
@@ -286,7 +286,7 @@ zg_sqlite_audit_nodes_range(zg_store *st, unsigned level, uint64_t from,
 		goto out;
 	zg_sqlite_bind_int64(stmt, 1, level, &rc);
 	zg_sqlite_bind_int64(stmt, 2, (int64_t)from, &rc);
-	zg_sqlite_bind_int64(stmt, 3, limit_value(limit), &rc);
+	zg_sqlite_bind_int64(stmt, 3, zg_sqlite_limit_value(limit), &rc);
 	/* LIMIT caps the rows; used < limit keeps out in bounds regardless. */
 	while (rc == SQLITE_OK && used < limit &&
 	    (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -319,9 +319,8 @@ out:
 	return err;
 }
 
-/* Copies the current row of an EVENT_COLUMNS query into *row. */
-static zg_err
-event_from_stmt(sqlite3_stmt *stmt, zg_audit_row *row)
+zg_err
+zg_sqlite_audit_event_from_stmt(sqlite3_stmt *stmt, zg_audit_row *row)
 {
 	zg_err err;
 
@@ -338,79 +337,6 @@ event_from_stmt(sqlite3_stmt *stmt, zg_audit_row *row)
 	row->leaf_index = (uint64_t)leaf;
 	row->timestamp = sqlite3_column_int64(stmt, 2);
 	return ZG_OK;
-}
-
-/*
- * Event queries, indexed by (user_hmac != NULL) | (resource_hmac != NULL)
- * << 1. Parameters: ?1 from, ?2 limit, ?3 user_hmac, ?4 resource_hmac.
- */
-static const char *const event_queries[4] = {
-	"SELECT " EVENT_COLUMNS " FROM audit_events WHERE leaf_index>=?1 "
-	"ORDER BY leaf_index LIMIT ?2",
-	"SELECT " EVENT_COLUMNS " FROM audit_events WHERE user_hmac=?3 "
-	"AND leaf_index>=?1 ORDER BY leaf_index LIMIT ?2",
-	"SELECT " EVENT_COLUMNS " FROM audit_events WHERE resource_hmac=?4 "
-	"AND leaf_index>=?1 ORDER BY leaf_index LIMIT ?2",
-	"SELECT " EVENT_COLUMNS " FROM audit_events WHERE user_hmac=?3 "
-	"AND resource_hmac=?4 AND leaf_index>=?1 ORDER BY leaf_index LIMIT ?2",
-};
-
-zg_err
-zg_sqlite_audit_search(zg_store *st, const uint8_t *user_hmac,
-    const uint8_t *resource_hmac, uint64_t from, size_t limit,
-    zg_audit_row **rows, size_t *n)
-{
-	zg_sqlite_store *s = zg_sqlite_from(st);
-	sqlite3_stmt *stmt = NULL;
-	zg_sqlite_conn *conn = NULL;
-	zg_audit_row *out = NULL;
-	size_t cap = 0, used = 0;
-	zg_err err;
-	int rc = SQLITE_OK;
-
-	*rows = NULL;
-	*n = 0;
-	if (from > (uint64_t)INT64_MAX)
-		return ZG_ERR_INVALID;
-	if (limit == 0)
-		return ZG_OK;
-	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
-		return err;
-	int query = (user_hmac != NULL ? 1 : 0) |
-	    (resource_hmac != NULL ? 2 : 0);
-	if ((err = zg_sqlite_stmt(conn, ZG_STMT_AUDIT_SEARCH + query,
-	    event_queries[query], &stmt,
-	    "audit_search")) != ZG_OK)
-		goto out;
-	zg_sqlite_bind_int64(stmt, 1, (int64_t)from, &rc);
-	zg_sqlite_bind_int64(stmt, 2, limit_value(limit), &rc);
-	if (user_hmac != NULL)
-		zg_sqlite_bind_blob(stmt, 3, user_hmac, 32, &rc);
-	if (resource_hmac != NULL)
-		zg_sqlite_bind_blob(stmt, 4, resource_hmac, 32, &rc);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if ((err = rows_reserve((void **)&out, &cap, used, limit,
-		    sizeof(*out))) != ZG_OK)
-			goto out;
-		if ((err = event_from_stmt(stmt, &out[used])) != ZG_OK)
-			goto out;
-		used++;
-		rc = SQLITE_OK;
-	}
-	if (rc != SQLITE_DONE) {
-		err = zg_sqlite_error(conn->db, rc, "audit_search");
-		goto out;
-	}
-	/* success */
-	*rows = out;
-	*n = used;
-	out = NULL;
-	err = ZG_OK;
-out:
-	zg_audit_rows_free(out, used);
-	zg_sqlite_stmt_done(stmt);
-	zg_sqlite_reader_release(s, conn);
-	return err;
 }
 
 zg_err
@@ -437,11 +363,11 @@ zg_sqlite_audit_events_visit(zg_store *st, uint64_t from, size_t limit,
 	if ((err = zg_sqlite_reader_acquire(s, &conn)) != ZG_OK)
 		return err;
 	/* The query of audit_events, so the two share one cached statement. */
-	if ((err = zg_sqlite_stmt(conn, ZG_STMT_AUDIT_SEARCH, event_queries[0],
-	    &stmt, "audit_events_visit")) != ZG_OK)
+	if ((err = zg_sqlite_stmt(conn, ZG_STMT_AUDIT_SEARCH,
+	    ZG_SQLITE_EVENTS_QUERY, &stmt, "audit_events_visit")) != ZG_OK)
 		goto out;
 	zg_sqlite_bind_int64(stmt, 1, (int64_t)from, &rc);
-	zg_sqlite_bind_int64(stmt, 2, limit_value(limit), &rc);
+	zg_sqlite_bind_int64(stmt, 2, zg_sqlite_limit_value(limit), &rc);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		int64_t leaf = sqlite3_column_int64(stmt, 0);
 		if (leaf < 0) {
@@ -634,9 +560,9 @@ zg_sqlite_audit_heads(zg_store *st, uint64_t after, size_t limit,
 	    "audit_heads")) != ZG_OK)
 		goto out;
 	zg_sqlite_bind_int64(stmt, 1, (int64_t)after, &rc);
-	zg_sqlite_bind_int64(stmt, 2, limit_value(limit), &rc);
+	zg_sqlite_bind_int64(stmt, 2, zg_sqlite_limit_value(limit), &rc);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if ((err = rows_reserve((void **)&out, &cap, used, limit,
+		if ((err = zg_sqlite_rows_reserve((void **)&out, &cap, used, limit,
 		    sizeof(*out))) != ZG_OK)
 			goto out;
 		if ((err = head_from_stmt(stmt, &out[used], "audit_heads")) !=

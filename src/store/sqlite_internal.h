@@ -67,6 +67,11 @@ typedef enum zg_sqlite_stmt_id {
 	ZG_STMT_TOKEN_BY_ID,
 	ZG_STMT_TOKEN_REVOKE,
 	ZG_STMT_AUDIT_EVENT_INSERT,
+	ZG_STMT_AUDIT_CURSOR_GET,
+	ZG_STMT_AUDIT_CURSOR_SET,
+	ZG_STMT_AUDIT_INDEX_END,
+	ZG_STMT_AUDIT_INDEX_INSERT,
+	ZG_STMT_AUDIT_INDEX_EVENT,
 	ZG_STMT_AUDIT_NODE_INSERT,
 	ZG_STMT_AUDIT_SIZE,
 	ZG_STMT_AUDIT_NODE_GET,
@@ -234,7 +239,39 @@ zg_err zg_sqlite_token_get_by_hash(zg_store *st, const uint8_t hash[32],
 zg_err zg_sqlite_token_get(zg_store *st, const char *id, zg_token_row *out);
 zg_err zg_sqlite_token_revoke(zg_store *st, const char *id, int64_t now);
 
-/* Operations implemented in sqlite_audit.c. */
+/*
+ * The query of audit_events and of audit_search without a filter, shared
+ * by audit_events_visit. Parameters: ?1 from, ?2 limit.
+ */
+#define ZG_SQLITE_EVENTS_QUERY                                               \
+	"SELECT leaf_index, canonical, timestamp FROM audit_events "         \
+	"WHERE leaf_index>=?1 ORDER BY leaf_index LIMIT ?2"
+
+/* Converts a row limit to SQLite's signed 64-bit LIMIT, capped there. */
+int64_t zg_sqlite_limit_value(size_t limit);
+
+/*
+ * Grows *rows, an array of *cap elements of size elsize, if used has
+ * reached *cap, to at most limit elements. ZG_ERR_NOMEM on failure.
+ */
+zg_err zg_sqlite_rows_reserve(void **rows, size_t *cap, size_t used,
+    size_t limit, size_t elsize);
+
+/*
+ * Copies the current row of a query that selects leaf_index, canonical,
+ * timestamp, in that order, into *row.
+ */
+zg_err zg_sqlite_audit_event_from_stmt(sqlite3_stmt *stmt, zg_audit_row *row);
+
+/*
+ * Adds the search-index entries of the events in a batch of audit_append
+ * whose leaf index the index already covers (sqlite_audit_index.c), in the
+ * writer's open transaction.
+ */
+zg_err zg_sqlite_audit_index_below(zg_sqlite_conn *conn,
+    const zg_audit_append_row *events, size_t n);
+
+/* Operations implemented in sqlite_audit.c and sqlite_audit_index.c. */
 zg_err zg_sqlite_audit_append(zg_store *st, const zg_audit_append_row *events,
     size_t n, const zg_merkle_node_row *nodes, size_t m);
 zg_err zg_sqlite_audit_size(zg_store *st, uint64_t *size);
@@ -249,6 +286,8 @@ zg_err zg_sqlite_audit_events_visit(zg_store *st, uint64_t from,
 zg_err zg_sqlite_audit_search(zg_store *st, const uint8_t *user_hmac,
     const uint8_t *resource_hmac, uint64_t from, size_t limit,
     zg_audit_row **rows, size_t *n);
+zg_err zg_sqlite_audit_index_catch_up(zg_store *st, size_t max_events,
+    uint64_t *indexed_upto);
 zg_err zg_sqlite_audit_head_put(zg_store *st, const zg_tree_head_row *h);
 zg_err zg_sqlite_audit_head_latest(zg_store *st, zg_tree_head_row *out);
 zg_err zg_sqlite_audit_heads(zg_store *st, uint64_t after, size_t limit,

@@ -96,6 +96,14 @@ ro_audit_append(zg_store *st, const zg_audit_append_row *events, size_t n,
 }
 
 static zg_err
+ro_audit_index_catch_up(zg_store *st, size_t max_events,
+    uint64_t *indexed_upto)
+{
+	*indexed_upto = 0;
+	return reject_write("audit_index_catch_up");
+}
+
+static zg_err
 ro_audit_head_put(zg_store *st, const zg_tree_head_row *h)
 {
 	return reject_write("audit_head_put");
@@ -128,6 +136,7 @@ const zg_store_ops zg_sqlite_readonly_ops = {
 	.audit_events = zg_sqlite_audit_events,
 	.audit_events_visit = zg_sqlite_audit_events_visit,
 	.audit_search = zg_sqlite_audit_search,
+	.audit_index_catch_up = ro_audit_index_catch_up,
 	.audit_head_put = ro_audit_head_put,
 	.audit_head_latest = zg_sqlite_audit_head_latest,
 	.audit_heads = zg_sqlite_audit_heads,

@@ -12,6 +12,8 @@
  * - secure_delete=ON overwrites deleted content with zeros, so erased key
  *   material does not linger in free pages of the database file. Copies in
  *   the WAL are removed by the checkpoint that cred_revoke runs.
+ *   audit_index_catch_up lowers synchronous to NORMAL for its own
+ *   transaction only; sqlite_audit.c explains why.
  *
  * Migrations: migrations[i] turns schema version i into i + 1, and PRAGMA
  * user_version stores the version the file has. Pending migrations run in
@@ -106,6 +108,28 @@ static const char *const migrations[] = {
 	"  timestamp INTEGER NOT NULL,"
 	"  signature BLOB NOT NULL,"
 	"  key_id TEXT NOT NULL);",
+
+	/*
+	 * 3: the search index moves out of the append transaction into
+	 * audit_search, which audit_index_catch_up fills behind the log;
+	 * see sqlite_audit.c. The backfill indexes every stored event.
+	 */
+	"DROP INDEX audit_events_user;"
+	"DROP INDEX audit_events_resource;"
+	"CREATE TABLE audit_search ("
+	"  kind INTEGER NOT NULL,"
+	"  hmac BLOB NOT NULL,"
+	"  leaf_index INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, hmac, leaf_index)) WITHOUT ROWID;"
+	"INSERT INTO audit_search (kind, hmac, leaf_index)"
+	"  SELECT 0, user_hmac, leaf_index FROM audit_events"
+	"  UNION ALL SELECT 1, resource_hmac, leaf_index FROM audit_events"
+	"  ORDER BY 1, 2, 3;"
+	"CREATE TABLE audit_search_cursor ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 0),"
+	"  last_indexed INTEGER NOT NULL);"
+	"INSERT INTO audit_search_cursor (id, last_indexed)"
+	"  SELECT 0, coalesce(max(leaf_index), -1) FROM audit_events;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -414,6 +438,7 @@ static const zg_store_ops sqlite_ops = {
 	.audit_events = zg_sqlite_audit_events,
 	.audit_events_visit = zg_sqlite_audit_events_visit,
 	.audit_search = zg_sqlite_audit_search,
+	.audit_index_catch_up = zg_sqlite_audit_index_catch_up,
 	.audit_head_put = zg_sqlite_audit_head_put,
 	.audit_head_latest = zg_sqlite_audit_head_latest,
 	.audit_heads = zg_sqlite_audit_heads,

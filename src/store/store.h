@@ -6,7 +6,8 @@
  * Contract for every backend:
  * - Each operation is atomic: it happens whole or not at all.
  * - An operation that returns ZG_OK for a write has made it durable
- *   (fsync'ed) before returning.
+ *   (fsync'ed) before returning. The one exception is
+ *   audit_index_catch_up, which writes only data derived from the log.
  * - All functions are safe to call from many threads at once.
  * - Blobs are opaque here; the vault decides their format. The store never
  *   sees a plaintext secret, only ciphertexts and keyed hashes.
@@ -219,11 +220,25 @@ typedef struct zg_store_ops {
 	    zg_audit_visit_fn fn, void *ctx);
 	/*
 	 * Events matching the given keyed hashes (NULL matches anything),
-	 * with leaf_index >= from, in index order, at most limit.
+	 * with leaf_index >= from, in index order, at most limit. The result
+	 * is complete however far audit_index_catch_up has got: events the
+	 * search index does not cover yet are matched by a scan.
 	 */
 	zg_err (*audit_search)(zg_store *st, const uint8_t *user_hmac,
 	    const uint8_t *resource_hmac, uint64_t from, size_t limit,
 	    zg_audit_row **rows, size_t *n);
+	/*
+	 * Adds the search-index entries of up to max_events events, the
+	 * first ones in index order that the index does not cover yet, in
+	 * one transaction, and sets *indexed_upto to one past the highest
+	 * leaf index it covers (0 when none). The index is derived from the
+	 * stored events, so this write is atomic but, unlike every other
+	 * write, not durable on return: a crash may undo it, and a later
+	 * call redoes the work. An event appended with a leaf index below
+	 * the covered range is indexed by audit_append itself.
+	 */
+	zg_err (*audit_index_catch_up)(zg_store *st, size_t max_events,
+	    uint64_t *indexed_upto);
 	/* Stores a tree head; storing the same tree size again is ZG_OK. */
 	zg_err (*audit_head_put)(zg_store *st, const zg_tree_head_row *h);
 	/* The head with the largest tree size; ZG_ERR_NOT_FOUND if none. */

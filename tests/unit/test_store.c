@@ -158,8 +158,11 @@ test_open_twice(void **state)
 	reopen(f);
 	f->st->ops->close(f->st);
 	f->st = NULL;
-	/* Migration 1 is the initial schema, 2 adds the audit log. */
-	assert_int_equal(user_version_of(f->db_path), 2);
+	/*
+	 * Migration 1 is the initial schema, 2 adds the audit log and 3 its
+	 * search index.
+	 */
+	assert_int_equal(user_version_of(f->db_path), 3);
 	assert_int_equal(zg_store_sqlite_open(f->dir, &f->st), ZG_OK);
 }
 

@@ -507,6 +507,92 @@ assert_search(zg_store *st, const uint8_t *user, const uint8_t *resource,
 	zg_audit_rows_free(rows, n);
 }
 
+/* Runs a query that returns one integer through a connection of its own. */
+static int64_t
+query_int(const char *db_path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return v;
+}
+
+static uint64_t
+catch_up(zg_store *st, size_t max_events)
+{
+	uint64_t upto = UINT64_MAX;
+
+	assert_int_equal(st->ops->audit_index_catch_up(st, max_events, &upto),
+	    ZG_OK);
+	return upto;
+}
+
+/*
+ * Checks one search against the events 0 .. total - 1 that batch_make
+ * builds: user < 0 or resource < 0 means no filter on that field.
+ */
+static void
+assert_search_matches(zg_store *st, int user, int resource, uint64_t total,
+    uint64_t from, size_t limit)
+{
+	uint8_t user_hmac[32], resource_hmac[32];
+	zg_audit_row *rows = NULL;
+	size_t n = 0, want = 0;
+
+	fill_hmac(user_hmac, 'u', (unsigned)user);
+	fill_hmac(resource_hmac, 'r', (unsigned)resource);
+	assert_int_equal(st->ops->audit_search(st,
+	    user >= 0 ? user_hmac : NULL, resource >= 0 ? resource_hmac : NULL,
+	    from, limit, &rows, &n), ZG_OK);
+	for (uint64_t leaf = from; leaf < total && want < limit; leaf++) {
+		if (user >= 0 && leaf % 3 != (uint64_t)user)
+			continue;
+		if (resource >= 0 && leaf % 5 != (uint64_t)resource)
+			continue;
+		if (want >= n)
+			fail_msg("search user=%d resource=%d from=%llu limit=%zu "
+			    "missed leaf %llu", user, resource,
+			    (unsigned long long)from, limit,
+			    (unsigned long long)leaf);
+		assert_event(&rows[want], leaf);
+		want++;
+	}
+	assert_int_equal(n, want);
+	zg_audit_rows_free(rows, n);
+}
+
+/*
+ * Runs every filter combination with starts and limits on both sides of
+ * indexed_upto, the first leaf index that the search index does not cover.
+ */
+static void
+assert_searches(zg_store *st, uint64_t total, uint64_t indexed_upto)
+{
+	const int users[] = {-1, 0, 2};
+	const int resources[] = {-1, 1, 4};
+	const size_t limits[] = {1, 2, 5, SIZE_MAX};
+	uint64_t froms[] = {0, 1, indexed_upto, indexed_upto + 1,
+	    total >= 1 ? total - 1 : 0, total,
+	    indexed_upto >= 2 ? indexed_upto - 2 : 0,
+	    indexed_upto >= 1 ? indexed_upto - 1 : 0};
+
+	for (size_t u = 0; u < 3; u++)
+		for (size_t r = 0; r < 3; r++)
+			for (size_t i = 0; i < 8; i++)
+				for (size_t k = 0; k < 4; k++)
+					assert_search_matches(st, users[u],
+					    resources[r], total, froms[i],
+					    limits[k]);
+}
+
 static void
 test_search_user(void **state)
 {
@@ -559,6 +645,195 @@ test_search_no_filter(void **state)
 
 	assert_int_equal(append_range(f->st, 0, 6), ZG_OK);
 	assert_search(f->st, NULL, NULL, 2, 3, (const uint64_t[]){2, 3, 4}, 3);
+}
+
+static void
+test_search_unindexed(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(append_range(f->st, 0, 25), ZG_OK);
+	assert_int_equal(append_range(f->st, 25, 15), ZG_OK);
+	assert_int_equal(catch_up(f->st, 0), 0);
+	assert_searches(f->st, 40, 0);
+}
+
+static void
+test_search_partly_indexed(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(append_range(f->st, 0, 40), ZG_OK);
+	assert_int_equal(catch_up(f->st, 17), 17);
+	assert_searches(f->st, 40, 17);
+	assert_int_equal(catch_up(f->st, 10), 27);
+	assert_searches(f->st, 40, 27);
+}
+
+static void
+test_search_fully_indexed(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(append_range(f->st, 0, 40), ZG_OK);
+	assert_int_equal(catch_up(f->st, SIZE_MAX), 40);
+	assert_searches(f->st, 40, 40);
+	/* Nothing is left to index, so the cursor stays. */
+	assert_int_equal(catch_up(f->st, 20000), 40);
+	assert_int_equal(query_int(f->db_path,
+	    "SELECT count(*) FROM audit_search"), 80);
+}
+
+static void
+test_search_reads_index(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(append_range(f->st, 0, 20), ZG_OK);
+	assert_int_equal(catch_up(f->st, 20000), 20);
+	/* A row taken out of the index hides its event from the search. */
+	exec_sql(f->db_path, "DELETE FROM audit_search WHERE kind=0 "
+	    "AND leaf_index=4");
+	uint8_t user[32];
+	fill_hmac(user, 'u', 1);
+	assert_search(f->st, user, NULL, 0, 100,
+	    (const uint64_t[]){1, 7, 10, 13, 16, 19}, 6);
+	assert_search_matches(f->st, -1, 4, 20, 0, 100);
+}
+
+static void
+test_catch_up_empty(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(catch_up(f->st, 20000), 0);
+	assert_searches(f->st, 0, 0);
+}
+
+static void
+test_catch_up_restores_sync(void **state)
+{
+	struct fixture *f = *state;
+	zg_sqlite_store *s = zg_sqlite_from(f->st);
+	sqlite3_stmt *stmt = NULL;
+
+	assert_int_equal(append_range(f->st, 0, 5), ZG_OK);
+	assert_int_equal(catch_up(f->st, 20000), 5);
+	sqlite3 *db = zg_sqlite_writer_acquire(s);
+	int rc = sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	int level = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	zg_sqlite_writer_release(s);
+	assert_int_equal(rc, SQLITE_ROW);
+	assert_int_equal(level, 2); /* FULL */
+}
+
+static void
+test_catch_up_gap(void **state)
+{
+	struct fixture *f = *state;
+	zg_audit_row *rows = NULL;
+	size_t n = 0;
+	uint8_t user[32];
+
+	/* Leaves 10 .. 19 are missing; the index skips over them. */
+	assert_int_equal(append_range(f->st, 0, 10), ZG_OK);
+	assert_int_equal(append_range(f->st, 20, 5), ZG_OK);
+	assert_int_equal(catch_up(f->st, 12), 22);
+	assert_int_equal(catch_up(f->st, 12), 25);
+	fill_hmac(user, 'u', 2);
+	assert_int_equal(f->st->ops->audit_search(f->st, user, NULL, 0, 100,
+	    &rows, &n), ZG_OK);
+	assert_int_equal(n, 5);
+	assert_event(&rows[3], 20);
+	assert_event(&rows[4], 23);
+	zg_audit_rows_free(rows, n);
+}
+
+static void
+test_append_below_cursor(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(append_range(f->st, 10, 10), ZG_OK);
+	assert_int_equal(catch_up(f->st, 20000), 20);
+	/* These land below the cursor, so the append indexes them itself. */
+	assert_int_equal(append_range(f->st, 0, 10), ZG_OK);
+	assert_int_equal(query_int(f->db_path,
+	    "SELECT count(*) FROM audit_search"), 40);
+	assert_searches(f->st, 20, 20);
+}
+
+static void
+test_catch_up_max_index(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(append_range(f->st, INT64_MAX, 1), ZG_OK);
+	assert_int_equal(catch_up(f->st, 20000), (uint64_t)INT64_MAX + 1);
+	assert_int_equal(catch_up(f->st, 20000), (uint64_t)INT64_MAX + 1);
+}
+
+/*
+ * Turns the database back into schema version 2, with the two column
+ * indexes and without the search table, and reopens it, so migration 3
+ * runs on the stored events.
+ */
+static void
+reopen_from_schema_2(struct fixture *f)
+{
+	f->st->ops->close(f->st);
+	f->st = NULL;
+	exec_sql(f->db_path, "DROP TABLE audit_search;"
+	    "DROP TABLE audit_search_cursor;"
+	    "CREATE INDEX audit_events_user"
+	    "  ON audit_events (user_hmac, leaf_index);"
+	    "CREATE INDEX audit_events_resource"
+	    "  ON audit_events (resource_hmac, leaf_index);"
+	    "PRAGMA user_version=2");
+	assert_int_equal(zg_store_sqlite_open(f->dir, &f->st), ZG_OK);
+}
+
+static void
+test_migration_backfill(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(append_range(f->st, 0, 30), ZG_OK);
+	assert_int_equal(catch_up(f->st, 7), 7);
+	reopen_from_schema_2(f);
+
+	assert_int_equal(query_int(f->db_path, "PRAGMA user_version"), 3);
+	assert_int_equal(query_int(f->db_path, "SELECT count(*) FROM "
+	    "sqlite_master WHERE name LIKE 'audit_events_%'"), 0);
+	assert_int_equal(query_int(f->db_path,
+	    "SELECT count(*) FROM audit_search"), 60);
+	/* The backfill set the cursor to the end of the log. */
+	assert_int_equal(query_int(f->db_path,
+	    "SELECT last_indexed FROM audit_search_cursor"), 29);
+	assert_int_equal(catch_up(f->st, 0), 30);
+	assert_searches(f->st, 30, 30);
+
+	/* Later appends are found in the tail, then in the index. */
+	assert_int_equal(append_range(f->st, 30, 12), ZG_OK);
+	assert_searches(f->st, 42, 30);
+	assert_int_equal(catch_up(f->st, 20000), 42);
+	assert_searches(f->st, 42, 42);
+}
+
+static void
+test_migration_empty_log(void **state)
+{
+	struct fixture *f = *state;
+
+	reopen_from_schema_2(f);
+	assert_int_equal(query_int(f->db_path,
+	    "SELECT last_indexed FROM audit_search_cursor"), -1);
+	assert_int_equal(catch_up(f->st, 20000), 0);
+	assert_int_equal(append_range(f->st, 0, 9), ZG_OK);
+	assert_searches(f->st, 9, 0);
 }
 
 static void
@@ -770,6 +1045,10 @@ assert_writes_rejected(zg_store *st)
 	batch_free(&b);
 	make_head(&h, 1000);
 	assert_int_equal(ops->audit_head_put(st, &h), ZG_ERR_STORE);
+	uint64_t upto = UINT64_MAX;
+	assert_int_equal(ops->audit_index_catch_up(st, 10, &upto),
+	    ZG_ERR_STORE);
+	assert_int_equal(upto, 0);
 }
 
 static void
@@ -802,6 +1081,7 @@ test_readonly_sees_data(void **state)
 	    &l), ZG_OK);
 	assert_int_equal(l.n, 3);
 	assert_event(&l.rows[2], 8);
+	assert_searches(ro, 9, 0);
 
 	assert_writes_rejected(ro);
 	assert_int_equal(size_of(ro), 9);
@@ -1031,6 +1311,17 @@ main(void)
 		T(test_search_resource),
 		T(test_search_both),
 		T(test_search_no_filter),
+		T(test_search_unindexed),
+		T(test_search_partly_indexed),
+		T(test_search_fully_indexed),
+		T(test_search_reads_index),
+		T(test_catch_up_empty),
+		T(test_catch_up_restores_sync),
+		T(test_catch_up_gap),
+		T(test_append_below_cursor),
+		T(test_catch_up_max_index),
+		T(test_migration_backfill),
+		T(test_migration_empty_log),
 		T(test_conflict_event),
 		T(test_conflict_in_batch),
 		T(test_conflict_node),

@@ -70,6 +70,10 @@ zg_json_parse_object(const char *body, size_t len, json_t **out, zg_errmsg *em)
 		char *near = strstr(jerr.text, " near '");
 		if (near != NULL)
 			*near = '\0';
+		if (strstr(jerr.text, "JSON_ALLOW_NUL") != NULL)
+			return zg_fail(em, ZG_ERR_BAD_JSON, "request body is not "
+			    "accepted: strings must not contain \\u0000 (line %d, "
+			    "column %d)", jerr.line, jerr.column);
 		return zg_fail(em, ZG_ERR_BAD_JSON,
 		    "request body is not valid JSON: %s at line %d, column %d",
 		    jerr.text, jerr.line, jerr.column);

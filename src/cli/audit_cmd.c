@@ -267,8 +267,8 @@ print_verdict(const zg_verify_report *r, bool quiet, const char *what)
 	}
 	zg_hex_encode(r->last_head.root, 32, root);
 	zg_time_format_rfc3339_us(r->last_head.timestamp, ts, sizeof(ts));
-	printf("%s verified: %" PRIu64 " events, %" PRIu64 " tree heads "
-	    "checked; the latest head covers %" PRIu64 " events with root %s, "
+	printf("%s verified: %" PRIu64 " events, tree heads checked: %" PRIu64
+	    "; the latest head covers %" PRIu64 " events with root %s, "
 	    "signed %s", what, r->events, r->heads, r->last_head.tree_size,
 	    root, ts);
 	uint64_t unsigned_events = r->events - r->last_head.tree_size;

@@ -1,6 +1,8 @@
 #include "cli/cli.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/jsonutil.h"
@@ -27,7 +29,7 @@ static const struct command commands[] = {
 static void
 print_main_help(void)
 {
-	printf("usage: zguard COMMAND [OPTIONS]\n"
+	printf("usage: zguard [CLIENT OPTIONS] COMMAND [OPTIONS]\n"
 	    "       zguard --help | --version\n\n"
 	    "zguard stores credentials encrypted and serves them over an "
 	    "HTTP API.\n\nCommands:\n");
@@ -37,7 +39,9 @@ print_main_help(void)
 	    "Client commands read the server address from --addr or "
 	    "$ZGUARD_ADDR\n"
 	    "(default http://127.0.0.1:8420) and the token from "
-	    "--token-file or\n$ZGUARD_TOKEN.\n\n"
+	    "--token-file or\n$ZGUARD_TOKEN. The client options --addr URL, "
+	    "--token-file FILE,\n--cacert FILE and --json may come before or "
+	    "after the command.\n\n"
 	    "Exit codes:\n"
 	    "  0  success\n"
 	    "  1  the server rejected the request\n"
@@ -52,6 +56,21 @@ find_command(const char *name)
 		if (strcmp(c->name, name) == 0)
 			return c;
 	return NULL;
+}
+
+/* True for the client options every command accepts. */
+static bool
+is_global_option(const char *arg)
+{
+	static const char *const names[] = {"--addr", "--token-file",
+	    "--cacert", "--json", NULL};
+	for (const char *const *n = names; *n != NULL; n++) {
+		size_t len = strlen(*n);
+		if (strncmp(arg, *n, len) == 0 &&
+		    (arg[len] == '\0' || arg[len] == '='))
+			return true;
+	}
+	return false;
 }
 
 int
@@ -96,6 +115,26 @@ zg_cli_main(int argc, char **argv)
 		printf("zguard " ZG_VERSION "\n");
 		return ZG_EXIT_OK;
 	}
+	/*
+	 * Client options given before the command ("zguard --token-file F
+	 * cred list") are moved after it, where each command parses them.
+	 */
+	int first = 1;
+	while (first < argc && is_global_option(argv[first])) {
+		bool has_value = strchr(argv[first], '=') == NULL &&
+		    strcmp(argv[first], "--json") != 0;
+		if (has_value && first + 1 >= argc) {
+			fprintf(stderr, "zguard: option '%s' needs a value; run "
+			    "'zguard --help'\n", argv[first]);
+			return ZG_EXIT_USAGE;
+		}
+		first += has_value ? 2 : 1;
+	}
+	if (first >= argc) {
+		fprintf(stderr, "zguard: missing command; run 'zguard --help'\n");
+		return ZG_EXIT_USAGE;
+	}
+	name = argv[first];
 	if (name[0] == '-') {
 		fprintf(stderr, "zguard: unknown option '%s'; run 'zguard "
 		    "--help'\n", name);
@@ -107,7 +146,17 @@ zg_cli_main(int argc, char **argv)
 		    "--help'\n", name);
 		return ZG_EXIT_USAGE;
 	}
-	rc = c->run(argc - 1, argv + 1);
+	char **sub_argv = malloc((size_t)argc * sizeof(*sub_argv));
+	if (sub_argv == NULL)
+		return ZG_EXIT_IO;
+	int n = 0;
+	for (int i = first; i < argc; i++)
+		sub_argv[n++] = argv[i];
+	for (int i = 1; i < first; i++)
+		sub_argv[n++] = argv[i];
+	sub_argv[n] = NULL;
+	rc = c->run(n, sub_argv);
+	free(sub_argv);
 	/* A failed flush (a full disk, a closed pipe) loses output. */
 	if (fflush(stdout) != 0 && rc == ZG_EXIT_OK) {
 		fprintf(stderr, "zguard: cannot write to stdout\n");

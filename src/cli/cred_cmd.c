@@ -92,10 +92,10 @@ parse_args(const struct zg_cli_usage *u, const struct option *opts,
 }
 
 static const char *const table_header[] = {
-	"ID", "NAME", "TYPE", "VERSION", "STATUS", "EXPIRES",
+	"ID", "NAME", "TYPE", "VERSION", "STATUS", "EXPIRES", "OWNER",
 };
 static const char *const table_keys[] = {
-	"id", "name", "type", "version", "status", "expiresAt",
+	"id", "name", "type", "version", "status", "expiresAt", "owner",
 };
 #define TABLE_NCOL (sizeof(table_header) / sizeof(table_header[0]))
 
@@ -289,7 +289,7 @@ cmd_get(int argc, char **argv)
 	    ZG_CLI_CONTINUE)
 		return rc;
 	if (a.version != NULL && (rc = zg_cli_parse_int(&zg_cred_get_usage,
-	    "--version", a.version, 1, INT64_MAX, &version)) != ZG_EXIT_OK)
+	    "--version", a.version, 1, UINT32_MAX, &version)) != ZG_EXIT_OK)
 		return rc;
 	if (a.version != NULL)
 		snprintf(path, sizeof(path), "/v1/credentials/%s/value"

@@ -2,15 +2,16 @@
 
 #define TABLE_HELP                                                           \
 	"Output: a table with the header row\n"                              \
-	"\"ID  NAME  TYPE  VERSION  STATUS  EXPIRES\" and one row per\n"     \
-	"credential, columns separated by two or more spaces, \"-\" for no\n" \
-	"expiry; or the JSON with --json.\n"
+	"\"ID  NAME  TYPE  VERSION  STATUS  EXPIRES  OWNER\" and one row\n"   \
+	"per credential, columns separated by two or more spaces, \"-\" for\n" \
+	"no expiry; or the JSON with --json.\n"
 
 #define VALUE_INPUT_HELP                                                     \
 	"  --raw              keep the value's trailing newline; by default\n" \
 	"                     one trailing \"\\n\" is removed. The value must\n" \
-	"                     be non-empty UTF-8 without NUL bytes, at most\n"  \
-	"                     1048576 bytes.\n"
+	"                     be non-empty UTF-8 without NUL bytes. The\n"     \
+	"                     server's limit is 65536 bytes unless its\n"      \
+	"                     max_value_bytes setting says otherwise.\n"
 
 const struct zg_cli_usage zg_cred_put_usage = {"cred put",
 	"cred put --type TYPE --name NAME [--file FILE] [OPTIONS]\n\n"

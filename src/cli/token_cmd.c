@@ -5,7 +5,7 @@
 #include "cli/cmdutil.h"
 
 /* The limits of ttlSeconds on POST /v1/tokens, in seconds. */
-#define TOKEN_TTL_MAX 31536000
+#define TOKEN_TTL_MAX 31622400
 
 enum {
 	OPT_USER = ZG_OPT_FIRST_LOCAL,
@@ -19,7 +19,7 @@ static const struct zg_cli_usage create_usage = {
 	"Creates an API token for USER. Needs an admin token.\n\n"
 	"Options:\n"
 	"  --user USER        the user id the token authenticates (required)\n"
-	"  --ttl SECONDS      lifetime in seconds, 1 to 31536000\n"
+	"  --ttl SECONDS      lifetime in seconds, 1 to 31622400 (366 days)\n"
 	"                     (default: the server's, 86400)\n"
 	"  --admin            make it an admin token\n\n"
 	"Output: \"id\", \"token\", \"user\", \"admin\" and \"expires\" lines,\n"

@@ -64,6 +64,37 @@ enum stage {
 	STAGE_HANDLER,
 };
 
+/* Rejects query parameters that the route does not declare. */
+static zg_err
+check_query(zg_request *req)
+{
+	const char *accepted = req->route->query_params;
+	for (size_t i = 0; i < req->nquery; i++) {
+		const char *key = req->query[i].key;
+		size_t len = strlen(key);
+		bool known = false;
+		for (const char *p = accepted; p != NULL && *p != '\0';) {
+			const char *comma = strchr(p, ',');
+			size_t n = comma ? (size_t)(comma - p) : strlen(p);
+			if (n == len && strncmp(p, key, n) == 0)
+				known = true;
+			p = comma ? comma + 1 : p + n;
+		}
+		if (known)
+			continue;
+		char q[ZG_QUOTE_MAX];
+		zg_quote_value(key, q, sizeof(q));
+		if (accepted == NULL)
+			return zg_fail(&req->em, ZG_ERR_INVALID, "unknown query "
+			    "parameter \"%s\"; %s %s takes none", q,
+			    req->route->method, req->route->pattern);
+		return zg_fail(&req->em, ZG_ERR_INVALID, "unknown query parameter "
+		    "\"%s\"; %s %s takes %s", q, req->route->method,
+		    req->route->pattern, accepted);
+	}
+	return ZG_OK;
+}
+
 /* Runs every step before the handler. Returns ZG_OK to go on. */
 static zg_err
 pre_handler(zg_app *app, zg_request *req, enum stage *stage)
@@ -105,7 +136,7 @@ pre_handler(zg_app *app, zg_request *req, enum stage *stage)
 		    "cannot be written, so audited operations are refused; see "
 		    "the server log");
 	*stage = STAGE_HANDLER;
-	return ZG_OK;
+	return check_query(req);
 }
 
 /*

@@ -155,8 +155,8 @@ zg_h_user_erase(zg_app *app, zg_request *req)
 	if (!zg_user_id_valid(user)) {
 		char q[ZG_QUOTE_MAX];
 		zg_quote_value(user, q, sizeof(q));
-		return zg_fail(&req->em, ZG_ERR_INVALID, "invalid userId \"%s\"",
-		    q);
+		return zg_fail(&req->em, ZG_ERR_INVALID, "invalid userId \"%s\": "
+		    "use 1 to 128 letters, digits or ._@:+-", q);
 	}
 	if (app->audit == NULL)
 		return zg_fail(&req->em, ZG_ERR_UNAVAILABLE,

@@ -109,10 +109,13 @@ send_response(struct http_req *hr)
 	hr->state = ST_SENT;
 
 	double ms = (double)(zg_time_mono_us() - req->start_us) / 1000.0;
+	zg_err code = req->result != ZG_OK ? req->result : req->em.code;
 	zg_log_info("request", ZGF_S("request_id", req->request_id),
 	    ZGF_S("method", req->method),
 	    ZGF_S("route", req->route ? req->route->pattern : req->path),
 	    ZGF_I("status", req->status), ZGF_D("latency_ms", ms),
+	    ZGF_S("error", req->status >= 400 ? zg_err_name(code) : ""),
+	    ZGF_S("resource", req->audit_resource),
 	    ZGF_S("principal", req->authenticated ? req->principal.user_id : ""),
 	    ZGF_S("token_id", req->authenticated ? req->principal.token_id : ""));
 	return ret;
@@ -410,6 +413,56 @@ read_file(const char *path, zg_errmsg *em)
 	return buf;
 }
 
+/* Fills ss from the numeric listen host and port of cfg. */
+static zg_err
+listen_address(const zg_config *cfg, struct sockaddr_storage *ss,
+    socklen_t *len, zg_errmsg *em)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, cfg->listen_host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)cfg->listen_port);
+		*len = sizeof(*s4);
+		return ZG_OK;
+	}
+	if (inet_pton(AF_INET6, cfg->listen_host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)cfg->listen_port);
+		*len = sizeof(*s6);
+		return ZG_OK;
+	}
+	return zg_fail(em, ZG_ERR_CONFIG, "listen host \"%s\" is not a numeric "
+	    "IPv4 or IPv6 address", cfg->listen_host);
+}
+
+zg_err
+zg_server_probe_listen(const zg_config *cfg, zg_errmsg *em)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	zg_err err = listen_address(cfg, &ss, &len, em);
+	if (err != ZG_OK)
+		return err;
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return zg_fail(em, ZG_ERR_IO, "cannot create a socket: %s",
+		    strerror(errno));
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+		int e = errno;
+		close(fd);
+		return zg_fail(em, ZG_ERR_IO, "cannot listen on %s port %u: %s; "
+		    "stop the other process or choose another --listen address",
+		    cfg->listen_host, cfg->listen_port, strerror(e));
+	}
+	close(fd);
+	return ZG_OK;
+}
+
 static unsigned
 core_count(void)
 {
@@ -434,27 +487,12 @@ zg_server_start(zg_app *app, struct zg_server **out, zg_errmsg *em)
 	pthread_cond_init(&srv->cond, NULL);
 	pthread_cond_init(&srv->idle, NULL);
 
-	memset(&ss, 0, sizeof(ss));
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 	    MHD_USE_ERROR_LOG;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, cfg->listen_host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)cfg->listen_port);
-		sslen = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, cfg->listen_host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)cfg->listen_port);
-		sslen = sizeof(*s6);
-		flags |= MHD_USE_IPv6;
-	} else {
-		err = zg_fail(em, ZG_ERR_CONFIG,
-		    "listen host \"%s\" is not a numeric IPv4 or IPv6 address",
-		    cfg->listen_host);
+	if ((err = listen_address(cfg, &ss, &sslen, em)) != ZG_OK)
 		goto out;
-	}
-	(void)sslen;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
 
 	unsigned threads = cfg->http_threads ? cfg->http_threads : core_count();
 	/* Workers mostly sleep on fsync and on the audit log's group commit,
@@ -512,10 +550,11 @@ zg_server_start(zg_app *app, struct zg_server **out, zg_errmsg *em)
 	srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
 	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (srv->daemon == NULL) {
-		err = zg_fail(em, ZG_ERR_IO,
-		    "cannot listen on %s port %u: the address is in use, not "
-		    "local, or the TLS certificate or key is invalid",
-		    cfg->listen_host, cfg->listen_port);
+		err = zg_fail(em, ZG_ERR_IO, cfg->tls_cert[0] != '\0' ?
+		    "cannot listen on %s port %u: the address is in use or not "
+		    "local, or the TLS certificate or key is invalid" :
+		    "cannot listen on %s port %u: the address is in use or not "
+		    "local", cfg->listen_host, cfg->listen_port);
 		goto out;
 	}
 	zg_log_info("listening", ZGF_S("host", cfg->listen_host),

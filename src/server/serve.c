@@ -23,6 +23,7 @@
 
 static const char serve_usage[] =
     "usage: zguard serve [--config FILE] [--data DIR] [--listen HOST:PORT]\n"
+    "                    [--log-level LEVEL]\n"
     "\n"
     "Runs the zguard daemon in the foreground; logs go to stderr.\n"
     "\n"
@@ -137,6 +138,9 @@ zg_cmd_serve(int argc, char **argv)
 	prepare_process();
 	zg_log_info("starting", ZGF_S("version", "0.1.0"),
 	    ZGF_S("data", app.cfg.data_dir), ZGF_I("pid", getpid()));
+	/* Fail before a new data directory gets any key in it. */
+	if ((err = zg_server_probe_listen(&app.cfg, &em)) != ZG_OK)
+		goto out;
 	if ((err = zg_datadir_open(app.cfg.data_dir, &lock_fd, &em)) != ZG_OK)
 		goto out;
 	if ((err = zg_store_sqlite_open(app.cfg.data_dir, &app.st)) != ZG_OK) {

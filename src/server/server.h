@@ -64,6 +64,7 @@ typedef struct zg_route {
 	const char *action;
 	const char *event_type;   /* audit eventType; NULL records nothing */
 	unsigned flags;
+	const char *query_params; /* comma-separated accepted names, or NULL */
 	const char *summary;
 } zg_route;
 
@@ -126,6 +127,12 @@ void zg_dispatch(zg_request *req);
 
 /* Builds {"error":{"code","message"}} for err and the message in em. */
 json_t *zg_error_body(zg_err err, const zg_errmsg *em);
+
+/*
+ * Checks that the listen address of cfg can be bound right now, so that a
+ * port in use is reported before anything else starts.
+ */
+zg_err zg_server_probe_listen(const zg_config *cfg, zg_errmsg *em);
 
 /* Starts listening per app->cfg. */
 zg_err zg_server_start(zg_app *app, struct zg_server **out, zg_errmsg *em);

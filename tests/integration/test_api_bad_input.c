@@ -451,6 +451,19 @@ list_limit_invalid(void **state)
 }
 
 static void
+query_unknown_on_any_route(void **state)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/v1/credentials/%.63s?version=1", keeper_id);
+	send_bad("GET", path, NULL, 400, "invalid_argument", "\"version\"");
+	snprintf(path, sizeof(path), "/v1/credentials/%.63s/rotate?force=1",
+	    keeper_id);
+	send_bad("POST", path, "{}", 400, "invalid_argument", "force");
+	send_bad("GET", "/v1/audit/events?color=red", NULL, 400,
+	    "invalid_argument", "from,limit,userId,resource");
+}
+
+static void
 version_invalid(void **state)
 {
 	static const char *const versions[] = {"-1", "abc", "0", "4294967296"};
@@ -594,6 +607,7 @@ main(void)
 		cmocka_unit_test(date_in_past),
 		cmocka_unit_test(duplicate_name_per_owner),
 		cmocka_unit_test(list_limit_invalid),
+		cmocka_unit_test(query_unknown_on_any_route),
 		cmocka_unit_test(version_invalid),
 		cmocka_unit_test(lease_ttl_out_of_range),
 		cmocka_unit_test(lease_token_malformed),

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -267,6 +268,35 @@ second_daemon_rejected(void **state)
 }
 
 static void
+port_in_use_rejected_early(void **state)
+{
+	zgt_daemon d;
+	char listen[64], data[400], path[480];
+	char *out = NULL, *err = NULL;
+
+	assert_int_equal(zgt_daemon_start(&d, NULL), 0);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", d.port);
+	snprintf(data, sizeof(data), "%s/other-data", d.root);
+	const char *args[] = {"serve", "--data", data, "--listen", listen, NULL};
+	int rc = zgt_run_bin(d.root, args, NULL, 20, &out, &err);
+
+	assert_non_null(err);
+	assert_true(rc > 0);
+	snprintf(path, sizeof(path), "cannot listen on 127.0.0.1 port %u",
+	    d.port);
+	assert_non_null(strstr(err, path));
+	assert_null(strstr(err, "TLS"));
+	/* Nothing was created for the daemon that could not listen. */
+	snprintf(path, sizeof(path), "%s/seal.key", data);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/admin.token", data);
+	assert_int_equal(access(path, F_OK), -1);
+	free(out);
+	free(err);
+	zgt_daemon_cleanup(&d);
+}
+
+static void
 sigterm_stops_cleanly(void **state)
 {
 	zgt_daemon d;
@@ -362,6 +392,7 @@ main(void)
 		cmocka_unit_test(kill9_after_create_keeps_it),
 		cmocka_unit_test(rotate_under_reads_loses_nothing),
 		cmocka_unit_test(second_daemon_rejected),
+		cmocka_unit_test(port_in_use_rejected_early),
 		cmocka_unit_test(sigterm_stops_cleanly),
 		cmocka_unit_test(admin_token_file_kept),
 		cmocka_unit_test(token_absent_from_log),

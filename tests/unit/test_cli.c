@@ -376,6 +376,39 @@ connection_refused(void **state)
 }
 
 static void
+client_option_before_command(void **state)
+{
+	char addr[64];
+	snprintf(addr, sizeof(addr), "http://127.0.0.1:%d", closed_port());
+	assert_int_equal(run("--addr", addr, "sys", "seal-status", NULL),
+	    ZG_EXIT_IO);
+	assert_non_null(strstr(err_text, addr));
+}
+
+static void
+client_option_equals_before_command(void **state)
+{
+	char arg[80];
+	snprintf(arg, sizeof(arg), "--addr=http://127.0.0.1:%d", closed_port());
+	assert_int_equal(run(arg, "sys", "seal-status", NULL), ZG_EXIT_IO);
+	assert_non_null(strstr(err_text, arg + strlen("--addr=")));
+}
+
+static void
+client_option_without_value(void **state)
+{
+	assert_int_equal(run("--addr", NULL), ZG_EXIT_USAGE);
+	assert_non_null(strstr(err_text, "needs a value"));
+}
+
+static void
+client_option_without_command(void **state)
+{
+	assert_int_equal(run("--json", NULL), ZG_EXIT_USAGE);
+	assert_non_null(strstr(err_text, "missing command"));
+}
+
+static void
 connection_refused_env(void **state)
 {
 	char addr[64];
@@ -431,6 +464,11 @@ main(void)
 		cmocka_unit_test_setup(token_missing, clear_env),
 		cmocka_unit_test_setup(connection_refused, clear_env),
 		cmocka_unit_test_setup(connection_refused_env, clear_env),
+		cmocka_unit_test_setup(client_option_before_command, clear_env),
+		cmocka_unit_test_setup(client_option_equals_before_command,
+		    clear_env),
+		cmocka_unit_test_setup(client_option_without_value, clear_env),
+		cmocka_unit_test_setup(client_option_without_command, clear_env),
 		cmocka_unit_test_setup(connection_refused_flag_wins, clear_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

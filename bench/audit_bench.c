@@ -199,7 +199,11 @@ out:
 	return rc;
 }
 
-/* ---- sqlite: the reference, plain inserts with the store's settings ---- */
+/*
+ * ---- sqlite: the reference, plain inserts with the store's settings ----
+ * The schema is what a durable audit commit writes: events and Merkle
+ * nodes. The search index is filled later, outside the commit.
+ */
 
 static const char reference_schema[] =
     "PRAGMA journal_mode=WAL;"
@@ -211,10 +215,6 @@ static const char reference_schema[] =
     "  timestamp INTEGER NOT NULL,"
     "  user_hmac BLOB NOT NULL,"
     "  resource_hmac BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS audit_events_user"
-    "  ON audit_events (user_hmac, leaf_index);"
-    "CREATE INDEX IF NOT EXISTS audit_events_resource"
-    "  ON audit_events (resource_hmac, leaf_index);"
     "CREATE TABLE IF NOT EXISTS audit_nodes ("
     "  level INTEGER NOT NULL,"
     "  idx INTEGER NOT NULL,"

@@ -127,6 +127,10 @@ zg_err zg_audit_encode(zg_keyring *kr, zg_store *st, const zg_audit_event *ev,
 zg_err zg_audit_user_key_id(zg_keyring *kr, zg_store *st, const char *user_id,
     char out[ZG_ID_MAX], char meta_key[ZG_ID_MAX], uint32_t *generation);
 
+/* Records a user's new key generation (stored under meta_key) in the cache
+ * zg_audit_user_key_id reads first; erasure calls it after storing. */
+void zg_audit_note_generation(const char *meta_key, uint32_t generation);
+
 /*
  * Decodes canonical bytes into the readable JSON form. With kr unsealed,
  * decrypts the personal fields when the user's key still exists; the

@@ -32,6 +32,7 @@
  * digits of HMAC-SHA-256(index key, userId), ":" and the key generation,
  * which erasure increments so that a user's later events get a new key.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,40 @@ zg_audit_index_hash(zg_keyring *kr, const char *value, uint8_t out[32])
 	    strlen(value), out);
 }
 
+/*
+ * Generations seen recently, so that encoding an event does not read the
+ * store each time. A slot is chosen by the key's hex digits, which come
+ * from an HMAC and so spread evenly; a collision only costs a store read.
+ */
+#define GEN_CACHE_SLOTS 4096
+
+static struct gen_slot {
+	char meta_key[ZG_ID_MAX];
+	uint32_t generation;
+} gen_cache[GEN_CACHE_SLOTS];
+static pthread_mutex_t gen_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t
+gen_slot_index(const char *hex)
+{
+	unsigned long v = strtoul((char[9]){hex[0], hex[1], hex[2], hex[3],
+	    hex[4], hex[5], hex[6], hex[7], '\0'}, NULL, 16);
+	return (size_t)(v % GEN_CACHE_SLOTS);
+}
+
+void
+zg_audit_note_generation(const char *meta_key, uint32_t generation)
+{
+	const char *hex = strrchr(meta_key, ':');
+	if (hex == NULL || strlen(hex + 1) < 8)
+		return;
+	struct gen_slot *slot = &gen_cache[gen_slot_index(hex + 1)];
+	pthread_mutex_lock(&gen_cache_mu);
+	snprintf(slot->meta_key, sizeof(slot->meta_key), "%s", meta_key);
+	slot->generation = generation;
+	pthread_mutex_unlock(&gen_cache_mu);
+}
+
 zg_err
 zg_audit_user_key_id(zg_keyring *kr, zg_store *st, const char *user_id,
     char out[ZG_ID_MAX], char meta_key[ZG_ID_MAX], uint32_t *generation)
@@ -82,18 +117,32 @@ zg_audit_user_key_id(zg_keyring *kr, zg_store *st, const char *user_id,
 	uint8_t *gen_blob = NULL;
 	size_t gen_len = 0;
 	uint32_t gen = 1;
+	bool cached = false;
 	zg_err err = zg_audit_index_hash(kr, user_id, h);
 	if (err != ZG_OK)
 		return err;
 	zg_hex_encode(h, 16, hex);
 	snprintf(meta_key, ZG_ID_MAX, "audit_user_generation:%s", hex);
-	err = st->ops->meta_get(st, meta_key, &gen_blob, &gen_len);
-	if (err == ZG_OK && gen_len == 4)
-		gen = (uint32_t)gen_blob[0] << 24 | (uint32_t)gen_blob[1] << 16 |
-		    (uint32_t)gen_blob[2] << 8 | gen_blob[3];
-	free(gen_blob);
-	if (err != ZG_OK && err != ZG_ERR_NOT_FOUND)
-		return err;
+
+	struct gen_slot *slot = &gen_cache[gen_slot_index(hex)];
+	pthread_mutex_lock(&gen_cache_mu);
+	if (strcmp(slot->meta_key, meta_key) == 0) {
+		gen = slot->generation;
+		cached = true;
+	}
+	pthread_mutex_unlock(&gen_cache_mu);
+
+	if (!cached) {
+		err = st->ops->meta_get(st, meta_key, &gen_blob, &gen_len);
+		if (err == ZG_OK && gen_len == 4)
+			gen = (uint32_t)gen_blob[0] << 24 |
+			    (uint32_t)gen_blob[1] << 16 |
+			    (uint32_t)gen_blob[2] << 8 | gen_blob[3];
+		free(gen_blob);
+		if (err != ZG_OK && err != ZG_ERR_NOT_FOUND)
+			return err;
+		zg_audit_note_generation(meta_key, gen);
+	}
 	snprintf(out, ZG_ID_MAX, "%s%s:%u", ZG_AUDIT_USER_KEY_PREFIX, hex, gen);
 	if (generation != NULL)
 		*generation = gen;

@@ -199,6 +199,8 @@ zg_audit_erase_user(zg_audit *a, const char *user_id)
 	next[2] = (uint8_t)(gen >> 8);
 	next[3] = (uint8_t)gen;
 	err = a->st->ops->meta_put(a->st, meta_key, next, sizeof(next));
+	if (err == ZG_OK)
+		zg_audit_note_generation(meta_key, gen);
 out:
 	pthread_mutex_unlock(&a->sign_mu);
 	return err;

@@ -37,12 +37,18 @@ zg_kr_find(zg_keyring *kr, const char *id, uint32_t version)
 {
 	size_t lo = 0, hi = kr->nkeys;
 	if (version == 0) {
-		/* The newest version is the last entry with this id. */
-		struct mkey *best = NULL;
-		for (size_t i = 0; i < kr->nkeys; i++)
-			if (strcmp(kr->keys[i].id, id) == 0)
-				best = &kr->keys[i];
-		return best;
+		/* The newest version is the last entry with this id: find the
+		 * first entry past it, then step back. */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (strcmp(kr->keys[mid].id, id) <= 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo > 0 && strcmp(kr->keys[lo - 1].id, id) == 0)
+			return &kr->keys[lo - 1];
+		return NULL;
 	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -77,9 +83,14 @@ zg_kr_add(zg_keyring *kr, const char *id, uint32_t version,
 	if (copy == NULL)
 		return ZG_ERR_NOMEM;
 	memcpy(copy, key, ZG_KEY_LEN);
-	size_t pos = 0;
-	while (pos < kr->nkeys && mkey_cmp(id, version, &kr->keys[pos]) > 0)
-		pos++;
+	size_t pos = 0, end = kr->nkeys;
+	while (pos < end) {
+		size_t mid = pos + (end - pos) / 2;
+		if (mkey_cmp(id, version, &kr->keys[mid]) > 0)
+			pos = mid + 1;
+		else
+			end = mid;
+	}
 	memmove(&kr->keys[pos + 1], &kr->keys[pos],
 	    (kr->nkeys - pos) * sizeof(*kr->keys));
 	struct mkey *k = &kr->keys[pos];

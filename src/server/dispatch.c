@@ -156,7 +156,10 @@ record_event(zg_app *app, zg_request *req, enum stage stage, zg_err result)
 	 * request refused because the log is failing cannot be recorded. */
 	if (stage == STAGE_SEALED || stage == STAGE_AUDIT)
 		return ZG_OK;
-	if (stage == STAGE_HANDLER && (r->flags & ZG_ROUTE_AUDIT_SELF))
+	/* A route that records its own event did so when it succeeded; a
+	 * rejected request still gets the pipeline's event. */
+	if (stage == STAGE_HANDLER && (r->flags & ZG_ROUTE_AUDIT_SELF) &&
+	    result == ZG_OK)
 		return ZG_OK;
 
 	memset(&ev, 0, sizeof(ev));

@@ -1,7 +1,7 @@
 /*
  * The audit log in SQLite.
  *
- * Tables, created by migrations 2 and 3 in sqlite_store.c:
+ * Tables, created by migrations 2 to 4 in sqlite_store.c:
  * - audit_events: the canonical bytes of each event under its leaf index,
  *   with the keyed hashes of its user and resource. The search index over
  *   those hashes, audit_search, is filled behind the log and is described

@@ -76,9 +76,18 @@ typedef enum zg_sqlite_stmt_id {
 	ZG_STMT_AUDIT_SIZE,
 	ZG_STMT_AUDIT_NODE_GET,
 	ZG_STMT_AUDIT_NODES_RANGE,
-	/* The four event queries of audit_search, in the order of its table. */
+	/* The events query, which audit_search runs without a filter. */
 	ZG_STMT_AUDIT_SEARCH,
-	ZG_STMT_AUDIT_SEARCH_LAST = ZG_STMT_AUDIT_SEARCH + 3,
+	/*
+	 * The index and tail queries of audit_search, one per filter, in the
+	 * order of their tables in sqlite_audit_index.c.
+	 */
+	ZG_STMT_AUDIT_SEARCH_INDEX,
+	ZG_STMT_AUDIT_SEARCH_INDEX_LAST = ZG_STMT_AUDIT_SEARCH_INDEX + 2,
+	ZG_STMT_AUDIT_SEARCH_TAIL,
+	ZG_STMT_AUDIT_SEARCH_TAIL_LAST = ZG_STMT_AUDIT_SEARCH_TAIL + 2,
+	ZG_STMT_AUDIT_SEARCH_BUCKET,
+	ZG_STMT_READ_BEGIN,
 	ZG_STMT_AUDIT_HEAD_INSERT,
 	ZG_STMT_AUDIT_HEAD_ROOT,
 	ZG_STMT_AUDIT_HEAD_LATEST,

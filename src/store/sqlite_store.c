@@ -130,6 +130,26 @@ static const char *const migrations[] = {
 	"  last_indexed INTEGER NOT NULL);"
 	"INSERT INTO audit_search_cursor (id, last_indexed)"
 	"  SELECT 0, coalesce(max(leaf_index), -1) FROM audit_events;",
+
+	/*
+	 * 4: audit_search gets the bucket leaf_index >> 16 after kind in its
+	 * key, so the rows of new events cluster; see sqlite_audit_index.c.
+	 * The rebuild indexes the events up to the kept cursor.
+	 */
+	"DROP TABLE audit_search;"
+	"CREATE TABLE audit_search ("
+	"  kind INTEGER NOT NULL,"
+	"  bucket INTEGER NOT NULL,"
+	"  hmac BLOB NOT NULL,"
+	"  leaf_index INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, bucket, hmac, leaf_index)) WITHOUT ROWID;"
+	"INSERT INTO audit_search (kind, bucket, hmac, leaf_index)"
+	"  SELECT 0, leaf_index >> 16, user_hmac, leaf_index FROM audit_events"
+	"  WHERE leaf_index <= (SELECT last_indexed FROM audit_search_cursor)"
+	"  UNION ALL"
+	"  SELECT 1, leaf_index >> 16, resource_hmac, leaf_index FROM audit_events"
+	"  WHERE leaf_index <= (SELECT last_indexed FROM audit_search_cursor)"
+	"  ORDER BY 1, 2, 3, 4;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

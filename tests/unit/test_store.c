@@ -159,10 +159,10 @@ test_open_twice(void **state)
 	f->st->ops->close(f->st);
 	f->st = NULL;
 	/*
-	 * Migration 1 is the initial schema, 2 adds the audit log and 3 its
-	 * search index.
+	 * Migration 1 is the initial schema, 2 adds the audit log, 3 its
+	 * search index and 4 the bucket in the search index's key.
 	 */
-	assert_int_equal(user_version_of(f->db_path), 3);
+	assert_int_equal(user_version_of(f->db_path), 4);
 	assert_int_equal(zg_store_sqlite_open(f->dir, &f->st), ZG_OK);
 }
 

@@ -593,6 +593,98 @@ assert_searches(zg_store *st, uint64_t total, uint64_t indexed_upto)
 					    limits[k]);
 }
 
+/*
+ * Runs of events far apart, so that they fall in different buckets of the
+ * search index (65,536 leaves each) with empty buckets between them.
+ */
+static const uint64_t spread_starts[] = {0, 200000, 5000000};
+#define SPREAD_RUN 11
+#define SPREAD_RUNS 3
+#define SPREAD_TOTAL (SPREAD_RUN * SPREAD_RUNS)
+
+static void
+append_spread(zg_store *st)
+{
+	for (size_t i = 0; i < SPREAD_RUNS; i++)
+		assert_int_equal(append_range(st, spread_starts[i], SPREAD_RUN),
+		    ZG_OK);
+}
+
+/* The leaf index of the i-th event that append_spread stores. */
+static uint64_t
+spread_leaf(size_t i)
+{
+	return spread_starts[i / SPREAD_RUN] + i % SPREAD_RUN;
+}
+
+/*
+ * Checks one search against the events of append_spread, as
+ * assert_search_matches does against a dense log.
+ */
+static void
+assert_spread_matches(zg_store *st, int user, int resource, uint64_t from,
+    size_t limit)
+{
+	uint8_t user_hmac[32], resource_hmac[32];
+	zg_audit_row *rows = NULL;
+	size_t n = 0, want = 0;
+
+	fill_hmac(user_hmac, 'u', (unsigned)user);
+	fill_hmac(resource_hmac, 'r', (unsigned)resource);
+	assert_int_equal(st->ops->audit_search(st,
+	    user >= 0 ? user_hmac : NULL, resource >= 0 ? resource_hmac : NULL,
+	    from, limit, &rows, &n), ZG_OK);
+	for (size_t i = 0; i < SPREAD_TOTAL && want < limit; i++) {
+		uint64_t leaf = spread_leaf(i);
+		if (leaf < from)
+			continue;
+		if (user >= 0 && leaf % 3 != (uint64_t)user)
+			continue;
+		if (resource >= 0 && leaf % 5 != (uint64_t)resource)
+			continue;
+		if (want >= n)
+			fail_msg("search user=%d resource=%d from=%llu limit=%zu "
+			    "missed leaf %llu", user, resource,
+			    (unsigned long long)from, limit,
+			    (unsigned long long)leaf);
+		assert_event(&rows[want], leaf);
+		want++;
+	}
+	assert_int_equal(n, want);
+	zg_audit_rows_free(rows, n);
+}
+
+/*
+ * Runs every filter combination over the events of append_spread, with
+ * starts on both sides of each bucket boundary and limits that end inside
+ * each run.
+ */
+static void
+assert_spread_searches(zg_store *st)
+{
+	const int users[] = {-1, 0, 2};
+	const int resources[] = {-1, 1, 4};
+	const size_t limits[] = {1, 2, 3, 5, 12, SIZE_MAX};
+	const uint64_t froms[] = {0, 5, 11, 65536, 199999, 200000, 200006,
+	    200011, 4999999, 5000000, 5000007, 5000011, 6000000};
+
+	for (size_t u = 0; u < 3; u++)
+		for (size_t r = 0; r < 3; r++)
+			for (size_t i = 0; i < sizeof(froms) / sizeof(froms[0]);
+			    i++)
+				for (size_t k = 0; k < 6; k++)
+					assert_spread_matches(st, users[u],
+					    resources[r], froms[i], limits[k]);
+}
+
+/* Checks that every index row is in the bucket of its leaf index. */
+static void
+assert_index_buckets(const char *db_path)
+{
+	assert_int_equal(query_int(db_path, "SELECT count(*) FROM audit_search "
+	    "WHERE bucket != leaf_index >> 16"), 0);
+}
+
 static void
 test_search_user(void **state)
 {
@@ -767,19 +859,104 @@ test_append_below_cursor(void **state)
 }
 
 static void
+test_search_buckets_unindexed(void **state)
+{
+	struct fixture *f = *state;
+
+	append_spread(f->st);
+	assert_int_equal(catch_up(f->st, 0), 0);
+	assert_spread_searches(f->st);
+}
+
+static void
+test_search_buckets_partly_indexed(void **state)
+{
+	struct fixture *f = *state;
+
+	append_spread(f->st);
+	/* The cursor stops inside the second run, then inside the third. */
+	assert_int_equal(catch_up(f->st, 16), 200005);
+	assert_spread_searches(f->st);
+	assert_int_equal(catch_up(f->st, 11), 5000005);
+	assert_spread_searches(f->st);
+}
+
+static void
+test_search_buckets_indexed(void **state)
+{
+	struct fixture *f = *state;
+
+	append_spread(f->st);
+	assert_int_equal(catch_up(f->st, SIZE_MAX), 5000011);
+	assert_int_equal(query_int(f->db_path,
+	    "SELECT count(*) FROM audit_search"), 2 * SPREAD_TOTAL);
+	assert_int_equal(query_int(f->db_path,
+	    "SELECT count(DISTINCT bucket) FROM audit_search"), 3);
+	assert_index_buckets(f->db_path);
+	assert_spread_searches(f->st);
+}
+
+static void
+test_search_buckets_limit(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t user[32], resource[32];
+
+	append_spread(f->st);
+	assert_int_equal(catch_up(f->st, SIZE_MAX), 5000011);
+	fill_hmac(user, 'u', 0);
+	fill_hmac(resource, 'r', 1);
+	/* leaf % 15 == 6: one match in each run. */
+	assert_search(f->st, user, resource, 0, 100,
+	    (const uint64_t[]){6, 200001, 5000001}, 3);
+	assert_search(f->st, user, resource, 0, 2,
+	    (const uint64_t[]){6, 200001}, 2);
+	assert_search(f->st, user, resource, 7, 1,
+	    (const uint64_t[]){200001}, 1);
+	assert_search(f->st, user, resource, 200002, 100,
+	    (const uint64_t[]){5000001}, 1);
+	/* Each run has four events of user 0, in three buckets. */
+	assert_search(f->st, user, NULL, 8, 5,
+	    (const uint64_t[]){9, 200001, 200004, 200007, 200010}, 5);
+}
+
+static void
+test_append_below_cursor_buckets(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(append_range(f->st, 5000000, SPREAD_RUN), ZG_OK);
+	assert_int_equal(catch_up(f->st, 20000), 5000011);
+	/* Both runs land below the cursor, in buckets of their own. */
+	assert_int_equal(append_range(f->st, 0, SPREAD_RUN), ZG_OK);
+	assert_int_equal(append_range(f->st, 200000, SPREAD_RUN), ZG_OK);
+	assert_int_equal(query_int(f->db_path,
+	    "SELECT count(*) FROM audit_search"), 2 * SPREAD_TOTAL);
+	assert_index_buckets(f->db_path);
+	assert_spread_searches(f->st);
+}
+
+static void
 test_catch_up_max_index(void **state)
 {
 	struct fixture *f = *state;
+	uint8_t user[32];
 
 	assert_int_equal(append_range(f->st, INT64_MAX, 1), ZG_OK);
 	assert_int_equal(catch_up(f->st, 20000), (uint64_t)INT64_MAX + 1);
 	assert_int_equal(catch_up(f->st, 20000), (uint64_t)INT64_MAX + 1);
+	/* The search reaches the last bucket past the empty ones. */
+	fill_hmac(user, 'u', (unsigned)((uint64_t)INT64_MAX % 3));
+	assert_search(f->st, user, NULL, 0, 10,
+	    (const uint64_t[]){INT64_MAX}, 1);
+	assert_search(f->st, user, NULL, INT64_MAX, 10,
+	    (const uint64_t[]){INT64_MAX}, 1);
 }
 
 /*
  * Turns the database back into schema version 2, with the two column
- * indexes and without the search table, and reopens it, so migration 3
- * runs on the stored events.
+ * indexes and without the search table, and reopens it, so migrations 3
+ * and 4 run on the stored events.
  */
 static void
 reopen_from_schema_2(struct fixture *f)
@@ -805,7 +982,7 @@ test_migration_backfill(void **state)
 	assert_int_equal(catch_up(f->st, 7), 7);
 	reopen_from_schema_2(f);
 
-	assert_int_equal(query_int(f->db_path, "PRAGMA user_version"), 3);
+	assert_int_equal(query_int(f->db_path, "PRAGMA user_version"), 4);
 	assert_int_equal(query_int(f->db_path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE name LIKE 'audit_events_%'"), 0);
 	assert_int_equal(query_int(f->db_path,
@@ -834,6 +1011,79 @@ test_migration_empty_log(void **state)
 	assert_int_equal(catch_up(f->st, 20000), 0);
 	assert_int_equal(append_range(f->st, 0, 9), ZG_OK);
 	assert_searches(f->st, 9, 0);
+}
+
+/*
+ * Turns the search index back into its schema 3 shape, keyed by
+ * (kind, hmac, leaf_index) and holding the rows of the events up to the
+ * cursor, and reopens the database, so migration 4 runs on it.
+ */
+static void
+reopen_from_schema_3(struct fixture *f)
+{
+	f->st->ops->close(f->st);
+	f->st = NULL;
+	exec_sql(f->db_path, "DROP TABLE audit_search;"
+	    "CREATE TABLE audit_search ("
+	    "  kind INTEGER NOT NULL,"
+	    "  hmac BLOB NOT NULL,"
+	    "  leaf_index INTEGER NOT NULL,"
+	    "  PRIMARY KEY (kind, hmac, leaf_index)) WITHOUT ROWID;"
+	    "INSERT INTO audit_search (kind, hmac, leaf_index)"
+	    "  SELECT 0, user_hmac, leaf_index FROM audit_events"
+	    "  WHERE leaf_index <= (SELECT last_indexed FROM audit_search_cursor)"
+	    "  UNION ALL SELECT 1, resource_hmac, leaf_index FROM audit_events"
+	    "  WHERE leaf_index <= (SELECT last_indexed FROM audit_search_cursor);"
+	    "PRAGMA user_version=3");
+	assert_int_equal(query_int(f->db_path, "SELECT count(*) FROM "
+	    "pragma_table_info('audit_search') WHERE name='bucket'"), 0);
+	assert_int_equal(zg_store_sqlite_open(f->dir, &f->st), ZG_OK);
+}
+
+static void
+test_migration_buckets(void **state)
+{
+	struct fixture *f = *state;
+
+	append_spread(f->st);
+	assert_int_equal(catch_up(f->st, 16), 200005);
+	reopen_from_schema_3(f);
+
+	assert_int_equal(query_int(f->db_path, "PRAGMA user_version"), 4);
+	assert_int_equal(query_int(f->db_path, "SELECT count(*) FROM "
+	    "pragma_table_info('audit_search') WHERE name='bucket'"), 1);
+	/* The rebuild kept the cursor and indexed the 16 events below it. */
+	assert_int_equal(query_int(f->db_path,
+	    "SELECT last_indexed FROM audit_search_cursor"), 200004);
+	assert_int_equal(query_int(f->db_path,
+	    "SELECT count(*) FROM audit_search"), 32);
+	assert_int_equal(query_int(f->db_path, "SELECT count(*) FROM "
+	    "audit_search WHERE leaf_index > 200004"), 0);
+	assert_index_buckets(f->db_path);
+	assert_spread_searches(f->st);
+
+	assert_int_equal(catch_up(f->st, SIZE_MAX), 5000011);
+	assert_int_equal(query_int(f->db_path,
+	    "SELECT count(*) FROM audit_search"), 2 * SPREAD_TOTAL);
+	assert_index_buckets(f->db_path);
+	assert_spread_searches(f->st);
+}
+
+static void
+test_migration_buckets_unindexed(void **state)
+{
+	struct fixture *f = *state;
+
+	append_spread(f->st);
+	reopen_from_schema_3(f);
+	assert_int_equal(query_int(f->db_path, "PRAGMA user_version"), 4);
+	assert_int_equal(query_int(f->db_path,
+	    "SELECT last_indexed FROM audit_search_cursor"), -1);
+	assert_int_equal(query_int(f->db_path,
+	    "SELECT count(*) FROM audit_search"), 0);
+	assert_spread_searches(f->st);
+	assert_int_equal(catch_up(f->st, 20), 200009);
+	assert_spread_searches(f->st);
 }
 
 static void
@@ -1319,9 +1569,16 @@ main(void)
 		T(test_catch_up_restores_sync),
 		T(test_catch_up_gap),
 		T(test_append_below_cursor),
+		T(test_search_buckets_unindexed),
+		T(test_search_buckets_partly_indexed),
+		T(test_search_buckets_indexed),
+		T(test_search_buckets_limit),
+		T(test_append_below_cursor_buckets),
 		T(test_catch_up_max_index),
 		T(test_migration_backfill),
 		T(test_migration_empty_log),
+		T(test_migration_buckets),
+		T(test_migration_buckets_unindexed),
 		T(test_conflict_event),
 		T(test_conflict_in_batch),
 		T(test_conflict_node),

@@ -178,12 +178,13 @@ encode_personal(zg_keyring *kr, zg_store *st, const zg_audit_event *ev,
 	json_t *obj = NULL;
 	zg_buf aad = ZG_BUF_INIT;
 	zg_buf blob = ZG_BUF_INIT;
-	uint8_t *key = zg_secure_alloc(ZG_KEY_LEN);
+	/* A copy for one event, on the stack and wiped below: the locked heap
+	 * serializes allocations, and the key itself stays locked. */
+	uint8_t key_buf[ZG_KEY_LEN];
+	uint8_t *key = key_buf;
 	zg_ct_header h = {ZG_CT_FORMAT_V1, ZG_CT_ALG_AES256GCM, 0, 1};
 	const char *user = ev->user_id ? ev->user_id : "";
 
-	if (key == NULL)
-		return ZG_ERR_NOMEM;
 	json_t *meta = ev->metadata ? json_incref((json_t *)ev->metadata) :
 	    json_object();
 	/* "o" hands meta's reference to obj, on failure too. */
@@ -212,7 +213,7 @@ encode_personal(zg_keyring *kr, zg_store *st, const zg_audit_event *ev,
 	/* success */
 	err = ZG_OK;
 out:
-	zg_secure_free(key, ZG_KEY_LEN);
+	zg_wipe(key_buf, sizeof(key_buf));
 	zg_json_free_text(text);
 	json_decref(obj);
 	zg_buf_free(&aad);

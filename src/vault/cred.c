@@ -75,11 +75,13 @@ seal_version(zg_vault *v, const zg_cred_row *c, uint32_t version,
 {
 	zg_err err = ZG_ERR_INTERNAL;
 	zg_buf aad = ZG_BUF_INIT;
-	uint8_t *dek = zg_secure_alloc(ZG_KEY_LEN);
+	/* A data key lives on the stack for one request and is wiped; the
+	 * locked heap, whose allocator takes a global lock, is kept for
+	 * long-lived keys. */
+	uint8_t dek_buf[ZG_KEY_LEN];
+	uint8_t *dek = dek_buf;
 	zg_ct_header h = {ZG_CT_FORMAT_V1, ZG_CT_ALG_AES256GCM, 0, 0};
 
-	if (dek == NULL)
-		return ZG_ERR_NOMEM;
 	if ((err = zg_random(dek, ZG_KEY_LEN)) != ZG_OK)
 		goto out;
 	if ((err = record_aad(c->id, version, c->type, c->owner, &aad)) != ZG_OK)
@@ -92,7 +94,7 @@ seal_version(zg_vault *v, const zg_cred_row *c, uint32_t version,
 	/* success */
 	err = ZG_OK;
 out:
-	zg_secure_free(dek, ZG_KEY_LEN);
+	zg_wipe(dek_buf, sizeof(dek_buf));
 	zg_buf_free(&aad);
 	return err;
 }
@@ -103,12 +105,11 @@ open_version(zg_vault *v, const zg_cred_row *c, const zg_cred_version_row *vr,
 {
 	zg_err err = ZG_ERR_INTERNAL;
 	zg_buf aad = ZG_BUF_INIT;
-	uint8_t *dek = zg_secure_alloc(ZG_KEY_LEN);
+	uint8_t dek_buf[ZG_KEY_LEN]; /* wiped below, as in seal_version */
+	uint8_t *dek = dek_buf;
 	uint8_t *pt = NULL;
 	size_t used = 0, n = 0;
 
-	if (dek == NULL)
-		return ZG_ERR_NOMEM;
 	if ((err = record_aad(c->id, vr->version, c->type, c->owner, &aad)) != ZG_OK)
 		goto out;
 	if ((err = zg_keyring_unwrap_dek(v->kr, vr->blob, vr->blob_len,
@@ -135,7 +136,7 @@ out:
 	if (err == ZG_ERR_INTEGRITY)
 		zg_log_error("credential version failed its integrity check",
 		    ZGF_S("cred_id", c->id), ZGF_I("version", vr->version));
-	zg_secure_free(dek, ZG_KEY_LEN);
+	zg_wipe(dek_buf, sizeof(dek_buf));
 	free(pt);
 	zg_buf_free(&aad);
 	return err;

@@ -429,7 +429,22 @@ zg_err
 zg_keyring_hmac(zg_keyring *kr, const char *key_id, const uint8_t *data,
     size_t len, uint8_t out[ZG_SHA256_LEN])
 {
-	zg_err err;
+	zg_err err = ZG_ERR_NOT_FOUND;
+
+	/* Usually the key exists: use it in place under the read lock, with
+	 * no copy, because the locked heap serializes every allocation. */
+	pthread_rwlock_rdlock(&kr->lock);
+	if (kr->sealed) {
+		err = ZG_ERR_SEALED;
+	} else {
+		struct mkey *k = zg_kr_find(kr, key_id, 0);
+		if (k != NULL)
+			err = zg_hmac_sha256(k->key, ZG_KEY_LEN, data, len, out);
+	}
+	pthread_rwlock_unlock(&kr->lock);
+	if (err != ZG_ERR_NOT_FOUND)
+		return err;
+
 	uint8_t *key = zg_secure_alloc(ZG_KEY_LEN);
 	if (key == NULL)
 		return ZG_ERR_NOMEM;

@@ -39,6 +39,8 @@ struct zg_audit {
 	bool stopping;
 	zg_tree_head_row latest;     /* latest signed head; tree_size 0: none */
 	bool have_latest;
+	bool heads_frozen;           /* the stored tree failed its check at
+	                              * start: sign no new head over it */
 	pthread_mutex_t sign_mu;     /* serializes signing */
 
 	pthread_t writer;

@@ -43,6 +43,10 @@ zg_audit_sign_head(zg_audit *a)
 	zg_tree_head_row h;
 
 	pthread_mutex_lock(&a->sign_mu);
+	if (a->heads_frozen) {
+		err = ZG_ERR_INTEGRITY;
+		goto out;
+	}
 	if (f == NULL || seed == NULL) {
 		err = ZG_ERR_NOMEM;
 		goto out;
@@ -97,8 +101,9 @@ signer_main(void *arg)
 		pthread_cond_timedwait(&a->head_cv, &a->mu, &ts);
 		if (a->stopping)
 			break;
+		bool frozen = a->heads_frozen;
 		pthread_mutex_unlock(&a->mu);
-		if (!zg_keyring_sealed(a->kr)) {
+		if (!frozen && !zg_keyring_sealed(a->kr)) {
 			zg_err err = zg_audit_sign_head(a);
 			if (err != ZG_OK)
 				zg_log_error("cannot sign the audit tree head",
@@ -239,11 +244,17 @@ zg_audit_open(zg_store *st, zg_keyring *kr, const zg_config *cfg,
 		uint8_t root[32];
 		if (a->latest.tree_size > size ||
 		    zg_merkle_root(store_get_node, st, a->latest.tree_size,
-		    root) != ZG_OK || memcmp(root, a->latest.root, 32) != 0)
+		    root) != ZG_OK || memcmp(root, a->latest.root, 32) != 0) {
+			/* Signing a new head now would vouch for altered
+			 * events, so keep the evidence as it is. */
+			a->heads_frozen = true;
 			zg_log_error("the audit log does not match its latest "
-			    "signed tree head; run 'zguard audit verify'",
+			    "signed tree head; no new tree head will be signed "
+			    "until the log is repaired and the daemon restarts; "
+			    "run 'zguard audit verify'",
 			    ZGF_I("tree_size", size),
 			    ZGF_I("head_tree_size", a->latest.tree_size));
+		}
 	} else if (err != ZG_ERR_NOT_FOUND) {
 		goto out;
 	}
@@ -259,6 +270,12 @@ zg_audit_open(zg_store *st, zg_keyring *kr, const zg_config *cfg,
 	a->indexer_started = true;
 	if ((err = zg_forwarder_start(a, &a->forwarder, em)) != ZG_OK)
 		goto out;
+	/* After a crash, events may follow the last head: sign them now
+	 * rather than at the end of the first interval. */
+	if (!a->heads_frozen && !zg_keyring_sealed(kr) &&
+	    (!a->have_latest || a->latest.tree_size < size) &&
+	    zg_audit_sign_head(a) != ZG_OK)
+		zg_log_warn("cannot sign a tree head at start");
 	zg_log_info("audit log opened", ZGF_I("tree_size", size),
 	    ZGF_I("tree_head_interval_s", cfg->audit_tree_head_interval_s));
 	*out = a;

@@ -23,104 +23,19 @@
  * the frontier requests the nodes of each level in ascending index order.
  * Step 2 checks the encoding with zg_audit_validate, which accepts the
  * same bytes as zg_audit_decode without building the readable event.
+ *
+ * The reading side, which fills batches of events, reads the stored
+ * nodes ahead and runs the hashing thread, is in audit/verify_read.c.
  */
-#include <assert.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit/verify.h"
+#include "audit/verify_internal.h"
 #include "base/buf.h"
 #include "base/codec.h"
-
-#define VERIFY_BATCH 10000
-#define HEAD_BATCH 256
-/* Level-0 nodes per read; level L reads NODE_BLOCK >> min(L, 6). */
-#define NODE_BLOCK 8192
-#define NODE_LEVELS 64
-
-/*
- * The stored nodes of one level near the frontier. rows holds, in index
- * order, every node of the level with an index in [lo, hi) that was stored
- * when the block was read. With direct set, a malformed row lies ahead, so
- * the nodes in [lo, hi) are read one at a time to find it.
- */
-struct node_cursor {
-	zg_merkle_node_row *rows;
-	size_t cap;
-	size_t n;
-	size_t pos;              /* rows before pos have smaller indexes */
-	uint64_t lo;
-	uint64_t hi;             /* lo == hi: nothing read yet */
-	bool direct;
-};
-
-/* The heads still to check, read HEAD_BATCH at a time. */
-struct head_cursor {
-	zg_tree_head_row *rows;
-	size_t n;
-	size_t pos;
-	uint64_t after;          /* size of the last head taken */
-	bool done;               /* no more heads are stored */
-};
-
-/*
- * One event of a batch; its bytes are at offset in the batch's arena. The
- * hasher fills in leaf, hash_err and valid.
- */
-struct batch_event {
-	uint64_t leaf_index;
-	size_t offset;
-	size_t len;
-	uint8_t leaf[32];
-	zg_err hash_err;         /* from zg_merkle_leaf_hash */
-	bool valid;              /* zg_audit_validate passed */
-};
-
-/*
- * A batch of events copied out of the store by audit_events_visit into
- * one arena, reused for every batch and wiped when it grows and at the
- * end, because the canonical bytes name users and resources.
- */
-struct event_batch {
-	struct batch_event events[VERIFY_BATCH];
-	size_t n;
-	bool malformed;          /* a row after the n events cannot be read */
-	uint8_t *bytes;
-	size_t used;
-	size_t cap;
-	size_t high;             /* max bytes any batch used: the extent to wipe */
-};
-
-/*
- * A thread that computes the leaf hashes and encoding checks of one batch
- * while the verifier reads the next batch and checks nodes, so that
- * SHA-256 and SQLite use two cores. job is the batch being hashed, or NULL.
- */
-struct hasher {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct event_batch *job;
-	bool running;            /* the thread was started */
-	bool quit;
-};
-
-struct store_verifier {
-	zg_store *st;
-	const uint8_t *pub;
-	zg_verify_report *report;
-	struct zg_merkle_frontier frontier;
-	struct head_cursor heads;
-	struct node_cursor nodes[NODE_LEVELS];
-	struct event_batch batches[2];
-	struct hasher hasher;
-	uint64_t size;           /* stored tree size */
-	uint64_t leaf;           /* index of the event being checked */
-};
 
 void
 zg_verify_fail(zg_verify_report *report, enum zg_verify_failure failure,
@@ -237,67 +152,6 @@ heads_current(const struct store_verifier *v)
 	return c->pos < c->n ? &c->rows[c->pos] : NULL;
 }
 
-/* Reads the block of stored nodes of level from index on into c. */
-static zg_err
-node_cursor_fill(struct store_verifier *v, struct node_cursor *c,
-    unsigned level, uint64_t index)
-{
-	if (c->rows == NULL) {
-		c->cap = NODE_BLOCK >> (level < 6 ? level : 6);
-		if ((c->rows = calloc(c->cap, sizeof(*c->rows))) == NULL)
-			return ZG_ERR_NOMEM;
-	}
-	c->n = c->pos = 0;
-	c->lo = index;
-	c->direct = false;
-	zg_err err = v->st->ops->audit_nodes_range(v->st, level, index, c->cap,
-	    c->rows, &c->n);
-	if (err == ZG_ERR_INTEGRITY) {
-		/*
-		 * One of the next cap stored nodes is malformed. Reading
-		 * the next cap indexes one at a time reports it at the
-		 * event that needs it, or moves past it if it is not needed.
-		 */
-		c->direct = true;
-		c->hi = index + c->cap;
-		return ZG_OK;
-	}
-	if (err != ZG_OK)
-		return err;
-	/* A short block read every stored node from index on. */
-	c->hi = c->n == c->cap ? c->rows[c->n - 1].index + 1 : UINT64_MAX;
-	return ZG_OK;
-}
-
-/*
- * Returns the stored node (level, index) like audit_node_get does: ZG_OK,
- * ZG_ERR_NOT_FOUND, ZG_ERR_INTEGRITY for a malformed row, or a store
- * error. Each level's indexes are asked for in ascending order.
- */
-static zg_err
-node_lookup(struct store_verifier *v, unsigned level, uint64_t index,
-    uint8_t out[32])
-{
-	struct node_cursor *c = &v->nodes[level];
-	zg_err err;
-
-	if (index < c->lo || index >= c->hi) {
-		if ((err = node_cursor_fill(v, c, level, index)) != ZG_OK)
-			return err;
-	}
-	if (c->direct)
-		return v->st->ops->audit_node_get(v->st, level, index, out);
-	if (c->pos > 0 && c->rows[c->pos - 1].index >= index)
-		c->pos = 0; /* asked out of order: search the block again */
-	while (c->pos < c->n && c->rows[c->pos].index < index)
-		c->pos++;
-	if (c->pos == c->n || c->rows[c->pos].index != index)
-		return ZG_ERR_NOT_FOUND;
-	memcpy(out, c->rows[c->pos].hash, 32);
-	c->pos++;
-	return ZG_OK;
-}
-
 /* Compares a subtree hash the frontier completed with the stored one. */
 static zg_err
 check_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[32])
@@ -309,7 +163,7 @@ check_node(void *ctx, unsigned level, uint64_t index, const uint8_t hash[32])
 		return ZG_OK; /* the leaf was compared before the append */
 	uint64_t first = index << level;
 	uint64_t last = first + ((uint64_t)1 << level) - 1;
-	zg_err err = node_lookup(v, level, index, stored);
+	zg_err err = zg_verify_node_lookup(v, level, index, stored);
 	if (err == ZG_ERR_NOT_FOUND) {
 		zg_verify_fail(v->report, ZG_VERIFY_NODE_MISSING, v->leaf,
 		    "event %" PRIu64 ": the Merkle node (level %u, index %"
@@ -346,7 +200,7 @@ check_event(struct store_verifier *v, const struct batch_event *e)
 
 	if (e->hash_err != ZG_OK)
 		return e->hash_err;
-	err = node_lookup(v, 0, i, stored);
+	err = zg_verify_node_lookup(v, 0, i, stored);
 	if (err == ZG_ERR_NOT_FOUND) {
 		zg_verify_fail(r, ZG_VERIFY_NODE_MISSING, i, "event %" PRIu64
 		    ": its leaf hash is not stored (deleted node)", i);
@@ -393,163 +247,6 @@ check_event(struct store_verifier *v, const struct batch_event *e)
 			return err;
 	}
 	return ZG_OK;
-}
-
-/* Copies one event into the batch: the zg_audit_visit_fn of read_batch. */
-static zg_err
-copy_event(void *ctx, uint64_t leaf_index, const uint8_t *canonical,
-    size_t len, int64_t timestamp)
-{
-	struct event_batch *b = ctx;
-
-	if (b->n == VERIFY_BATCH)
-		return ZG_ERR_INTERNAL; /* the store returned more than limit */
-	if (len > b->cap - b->used) {
-		size_t cap = b->cap > 0 ? b->cap : 1 << 20;
-		while (len > cap - b->used) {
-			if (cap > SIZE_MAX / 2)
-				return ZG_ERR_NOMEM;
-			cap *= 2;
-		}
-		uint8_t *p = malloc(cap);
-		if (p == NULL)
-			return ZG_ERR_NOMEM;
-		if (b->used > 0)
-			memcpy(p, b->bytes, b->used);
-		zg_wipe(b->bytes, b->high);
-		free(b->bytes);
-		b->bytes = p;
-		b->cap = cap;
-		b->high = b->used;
-	}
-	if (len > 0)
-		memcpy(b->bytes + b->used, canonical, len);
-	b->events[b->n].leaf_index = leaf_index;
-	b->events[b->n].offset = b->used;
-	b->events[b->n].len = len;
-	b->n++;
-	b->used += len;
-	if (b->used > b->high)
-		b->high = b->used;
-	return ZG_OK;
-}
-
-/*
- * Reads the batch of events from `from` into b. A row that cannot be read
- * ends the batch early with malformed set, after the rows before it, so
- * that it is reported at its index once they pass.
- */
-static zg_err
-read_batch(struct store_verifier *v, uint64_t from, struct event_batch *b)
-{
-	b->n = 0;
-	b->used = 0;
-	b->malformed = false;
-	zg_err err = v->st->ops->audit_events_visit(v->st, from, VERIFY_BATCH,
-	    copy_event, b);
-	if (err == ZG_ERR_INTEGRITY) {
-		b->malformed = true;
-		return ZG_OK;
-	}
-	return err;
-}
-
-/* Computes the leaf hash and the encoding check of every event of b. */
-static void
-hash_batch(struct event_batch *b)
-{
-	for (size_t i = 0; i < b->n; i++) {
-		struct batch_event *e = &b->events[i];
-		const uint8_t *bytes = b->bytes + e->offset;
-		e->hash_err = zg_merkle_leaf_hash(bytes, e->len, e->leaf);
-		e->valid = zg_audit_validate(bytes, e->len) == ZG_OK;
-	}
-}
-
-static void *
-hasher_main(void *arg)
-{
-	struct hasher *h = arg;
-
-	pthread_mutex_lock(&h->lock);
-	for (;;) {
-		while (h->job == NULL && !h->quit)
-			pthread_cond_wait(&h->cond, &h->lock);
-		if (h->job == NULL)
-			break;
-		struct event_batch *b = h->job;
-		pthread_mutex_unlock(&h->lock);
-		hash_batch(b);
-		pthread_mutex_lock(&h->lock);
-		h->job = NULL;
-		pthread_cond_broadcast(&h->cond);
-	}
-	pthread_mutex_unlock(&h->lock);
-	return NULL;
-}
-
-/*
- * Starts the hasher thread. Without it (no thread could be created, or
- * its lock could not be set up), hasher_start_job hashes in the caller.
- */
-static void
-hasher_init(struct hasher *h)
-{
-	if (pthread_mutex_init(&h->lock, NULL) != 0)
-		return;
-	if (pthread_cond_init(&h->cond, NULL) != 0) {
-		pthread_mutex_destroy(&h->lock);
-		return;
-	}
-	if (pthread_create(&h->thread, NULL, hasher_main, h) != 0) {
-		pthread_cond_destroy(&h->cond);
-		pthread_mutex_destroy(&h->lock);
-		return;
-	}
-	h->running = true;
-}
-
-/* Hands b to the hasher; hasher_wait must follow before b is read. */
-static void
-hasher_start_job(struct hasher *h, struct event_batch *b)
-{
-	if (!h->running) {
-		hash_batch(b);
-		return;
-	}
-	pthread_mutex_lock(&h->lock);
-	assert(h->job == NULL);
-	h->job = b;
-	pthread_cond_broadcast(&h->cond);
-	pthread_mutex_unlock(&h->lock);
-}
-
-/* Waits until the hasher has finished its batch. */
-static void
-hasher_wait(struct hasher *h)
-{
-	if (!h->running)
-		return;
-	pthread_mutex_lock(&h->lock);
-	while (h->job != NULL)
-		pthread_cond_wait(&h->cond, &h->lock);
-	pthread_mutex_unlock(&h->lock);
-}
-
-/* Stops the thread after its batch. */
-static void
-hasher_stop(struct hasher *h)
-{
-	if (!h->running)
-		return;
-	pthread_mutex_lock(&h->lock);
-	h->quit = true;
-	pthread_cond_broadcast(&h->cond);
-	pthread_mutex_unlock(&h->lock);
-	pthread_join(h->thread, NULL);
-	pthread_cond_destroy(&h->cond);
-	pthread_mutex_destroy(&h->lock);
-	h->running = false;
 }
 
 /*
@@ -642,20 +339,20 @@ verify_events(struct store_verifier *v, zg_verify_progress_fn progress,
 	struct event_batch *cur = &v->batches[0], *next = &v->batches[1];
 	zg_err err;
 
-	if ((err = read_batch(v, v->leaf, cur)) != ZG_OK)
+	if ((err = zg_verify_read_batch(v, v->leaf, cur)) != ZG_OK)
 		return err;
-	hasher_start_job(&v->hasher, cur);
+	zg_verify_hasher_start_job(&v->hasher, cur);
 	for (;;) {
 		bool more = cur->n > 0 && !cur->malformed;
 		zg_err read_err = ZG_OK;
 		next->n = 0;
 		next->malformed = false;
 		if (more && cur->events[cur->n - 1].leaf_index < UINT64_MAX)
-			read_err = read_batch(v,
+			read_err = zg_verify_read_batch(v,
 			    cur->events[cur->n - 1].leaf_index + 1, next);
-		hasher_wait(&v->hasher);
+		zg_verify_hasher_wait(&v->hasher);
 		if (read_err == ZG_OK && next->n > 0)
-			hasher_start_job(&v->hasher, next);
+			zg_verify_hasher_start_job(&v->hasher, next);
 		if ((err = check_batch(v, cur, progress, ctx)) != ZG_OK)
 			return err;
 		/* A failure in cur is the verdict, even if reading next failed. */
@@ -683,7 +380,7 @@ zg_verify_store(zg_store *st, const uint8_t *pub,
 	v->pub = pub;
 	v->report = report;
 	zg_merkle_frontier_init(&v->frontier);
-	hasher_init(&v->hasher);
+	zg_verify_hasher_init(&v->hasher);
 
 	if ((err = st->ops->audit_size(st, &v->size)) != ZG_OK)
 		goto out;
@@ -697,7 +394,7 @@ zg_verify_store(zg_store *st, const uint8_t *pub,
 	/* success: a verdict was reached */
 	err = ZG_OK;
 out:
-	hasher_stop(&v->hasher);
+	zg_verify_hasher_stop(&v->hasher);
 	for (int i = 0; i < 2; i++) {
 		zg_wipe(v->batches[i].bytes, v->batches[i].high);
 		free(v->batches[i].bytes);

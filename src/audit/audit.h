@@ -77,6 +77,19 @@ void zg_audit_close(zg_audit *a);
  */
 zg_err zg_audit_record(zg_audit *a, zg_audit_event *ev, uint64_t *leaf_index);
 
+/* Called once an asynchronous append is durable or has failed. */
+typedef void (*zg_audit_done_fn)(void *ctx, zg_err err, uint64_t leaf_index);
+
+/*
+ * Appends ev like zg_audit_record but returns at once; done runs on the
+ * log's writer thread when the event is durable (err ZG_OK) or when the
+ * append failed (ZG_ERR_AUDIT_UNAVAILABLE). ev is encoded before this
+ * returns, so its strings need not outlive the call. On an error return
+ * done is never called.
+ */
+zg_err zg_audit_record_async(zg_audit *a, zg_audit_event *ev,
+    zg_audit_done_fn done, void *ctx);
+
 /* False while the log cannot be written. */
 bool zg_audit_available(zg_audit *a);
 

@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "audit/audit.h"
+#include "base/buf.h"
 
 /* A caller waiting in zg_audit_record for its event to become durable. */
 struct audit_waiter {
@@ -17,6 +18,9 @@ struct audit_waiter {
 	zg_err err;
 	uint64_t index;
 	pthread_cond_t cv;           /* signalled when done is set */
+	zg_audit_done_fn done_fn;    /* set: called instead of signalling */
+	void *done_ctx;
+	zg_buf owned;                /* canonical bytes of an async append */
 	struct audit_waiter *next;
 };
 

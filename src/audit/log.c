@@ -113,6 +113,18 @@ out:
 	return err;
 }
 
+/* Runs the callbacks of finished asynchronous appends and frees them. */
+static void
+complete_async(struct audit_waiter *list)
+{
+	for (struct audit_waiter *w = list, *nx; w; w = nx) {
+		nx = w->next;
+		w->done_fn(w->done_ctx, w->err, w->index);
+		zg_buf_free(&w->owned);
+		free(w);
+	}
+}
+
 /* Builds and encodes the event the writer appends to test a failed log. */
 static zg_err
 probe_event(zg_audit *a, zg_buf *out, struct audit_waiter *w)
@@ -223,12 +235,25 @@ zg_audit_writer_main(void *arg)
 		}
 		/* Each caller has its own condition variable, so a batch wakes
 		 * only its own callers. The next pointer is read before done is
-		 * set, because a caller may free its waiter once it sees done. */
+		 * set, because a caller may free its waiter once it sees done.
+		 * Asynchronous appends are collected and completed after the
+		 * lock is released, since their callbacks do real work. */
+		struct audit_waiter *async_done = NULL;
 		for (struct audit_waiter *w = batch, *nx; w; w = nx) {
 			nx = w->next;
 			w->err = err == ZG_OK ? ZG_OK : ZG_ERR_AUDIT_UNAVAILABLE;
+			if (w->done_fn != NULL) {
+				w->next = async_done;
+				async_done = w;
+				continue;
+			}
 			w->done = true;
 			pthread_cond_signal(&w->cv);
+		}
+		if (async_done != NULL) {
+			pthread_mutex_unlock(&a->mu);
+			complete_async(async_done);
+			pthread_mutex_lock(&a->mu);
 		}
 		if (err == ZG_OK && a->forwarder != NULL)
 			zg_forwarder_notify(a->forwarder);
@@ -287,6 +312,60 @@ zg_audit_record(zg_audit *a, zg_audit_event *ev, uint64_t *leaf_index)
 out:
 	pthread_cond_destroy(&w.cv);
 	zg_buf_free(&bytes);
+	return err;
+}
+
+zg_err
+zg_audit_record_async(zg_audit *a, zg_audit_event *ev, zg_audit_done_fn done,
+    void *ctx)
+{
+	zg_err err = ZG_ERR_INTERNAL;
+	struct audit_waiter *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return ZG_ERR_NOMEM;
+	if (ev->event_id[0] == '\0' &&
+	    (err = zg_make_id("evt_", 16, ev->event_id,
+	    sizeof(ev->event_id))) != ZG_OK)
+		goto out;
+	if (ev->timestamp == 0)
+		ev->timestamp = zg_time_now_us();
+	if ((err = zg_audit_encode(a->kr, a->st, ev, &w->owned)) != ZG_OK)
+		goto out;
+	if (!zg_keyring_sealed(a->kr)) {
+		if ((err = zg_audit_index_hash(a->kr, ev->user_id ? ev->user_id :
+		    "", w->user_hmac)) != ZG_OK ||
+		    (err = zg_audit_index_hash(a->kr, ev->resource ? ev->resource :
+		    "", w->resource_hmac)) != ZG_OK)
+			goto out;
+	}
+	w->canonical = w->owned.data;
+	w->len = w->owned.len;
+	w->timestamp = ev->timestamp;
+	w->done_fn = done;
+	w->done_ctx = ctx;
+
+	pthread_mutex_lock(&a->mu);
+	if (a->stopping) {
+		pthread_mutex_unlock(&a->mu);
+		err = ZG_ERR_UNAVAILABLE;
+		goto out;
+	}
+	if (a->tail)
+		a->tail->next = w;
+	else
+		a->head = w;
+	a->tail = w;
+	pthread_cond_signal(&a->work_cv);
+	pthread_mutex_unlock(&a->mu);
+	w = NULL; /* owned by the writer now */
+	/* success */
+	err = ZG_OK;
+out:
+	if (w != NULL) {
+		zg_buf_free(&w->owned);
+		free(w);
+	}
 	return err;
 }
 

@@ -139,67 +139,98 @@ pre_handler(zg_app *app, zg_request *req, enum stage *stage)
 	return check_query(req);
 }
 
-/*
- * Records the request's audit event. Returns ZG_OK when it is durable or
- * when the request needs none.
- */
-static zg_err
-record_event(zg_app *app, zg_request *req, enum stage stage, zg_err result)
+/* True if the request's outcome must be recorded by the pipeline. */
+static bool
+event_needed(zg_app *app, zg_request *req, enum stage stage, zg_err result)
 {
 	const zg_route *r = req->route;
-	zg_audit_event ev;
-	zg_err err;
-
 	if (app->audit == NULL || r->event_type == NULL)
-		return ZG_OK;
+		return false;
 	/* Nothing to record: a sealed vault knows no principal yet, and a
 	 * request refused because the log is failing cannot be recorded. */
 	if (stage == STAGE_SEALED || stage == STAGE_AUDIT)
-		return ZG_OK;
+		return false;
 	/* A route that records its own event did so when it succeeded; a
 	 * rejected request still gets the pipeline's event. */
 	if (stage == STAGE_HANDLER && (r->flags & ZG_ROUTE_AUDIT_SELF) &&
 	    result == ZG_OK)
-		return ZG_OK;
+		return false;
+	return true;
+}
 
-	memset(&ev, 0, sizeof(ev));
-	ev.user_id = req->authenticated ? req->principal.user_id : "";
-	ev.token_id = req->authenticated ? req->principal.token_id : "";
-	ev.request_id = req->request_id;
-	ev.ip_address = req->client_ip;
-	ev.user_agent = req->user_agent;
-	ev.success = result == ZG_OK;
-	ev.event_type = r->event_type;
-	ev.resource = req->audit_resource[0] ? req->audit_resource : r->resource;
-	ev.action = r->action;
+/* Fills ev from the request; the caller releases *meta after use. */
+static void
+fill_event(zg_request *req, enum stage stage, zg_err result,
+    zg_audit_event *ev, json_t **meta)
+{
+	const zg_route *r = req->route;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->user_id = req->authenticated ? req->principal.user_id : "";
+	ev->token_id = req->authenticated ? req->principal.token_id : "";
+	ev->request_id = req->request_id;
+	ev->ip_address = req->client_ip;
+	ev->user_agent = req->user_agent;
+	ev->success = result == ZG_OK;
+	ev->event_type = r->event_type;
+	ev->resource = req->audit_resource[0] ? req->audit_resource :
+	    r->resource;
+	ev->action = r->action;
 	if (stage == STAGE_AUTHN) {
-		ev.event_type = "authentication";
-		ev.action = "authenticate";
+		ev->event_type = "authentication";
+		ev->action = "authenticate";
 	} else if (stage == STAGE_AUTHZ) {
-		ev.event_type = "authorization";
+		ev->event_type = "authorization";
 	}
-	json_t *meta = req->audit_metadata ? json_copy(req->audit_metadata) :
+	*meta = req->audit_metadata ? json_copy(req->audit_metadata) :
 	    json_object();
-	json_object_set_new(meta, "method", json_string(req->method));
-	json_object_set_new(meta, "route", json_string(r->pattern));
-	json_object_set_new(meta, "status", json_integer(req->status ?
+	json_object_set_new(*meta, "method", json_string(req->method));
+	json_object_set_new(*meta, "route", json_string(r->pattern));
+	json_object_set_new(*meta, "status", json_integer(req->status ?
 	    req->status : zg_err_http_status(result)));
 	if (result != ZG_OK)
-		json_object_set_new(meta, "error", json_string(zg_err_name(result)));
-	ev.metadata = meta;
-	err = zg_audit_record(app->audit, &ev, NULL);
+		json_object_set_new(*meta, "error",
+		    json_string(zg_err_name(result)));
+	ev->metadata = *meta;
+}
+
+/* Replaces the response of a request whose event could not be written. */
+static void
+withhold_response(zg_request *req, zg_err err)
+{
+	zg_errmsg em;
+	zg_log_error("audit event not recorded; the response is withheld",
+	    ZGF_S("request_id", req->request_id),
+	    ZGF_S("route", req->route->pattern), ZGF_ERR(err));
+	zg_fail(&em, ZG_ERR_AUDIT_UNAVAILABLE, "the audit log cannot be "
+	    "written; the operation's result is withheld");
+	zg_req_reply(req, zg_err_http_status(ZG_ERR_AUDIT_UNAVAILABLE),
+	    zg_error_body(ZG_ERR_AUDIT_UNAVAILABLE, &em));
+	req->result = ZG_ERR_AUDIT_UNAVAILABLE;
+}
+
+/*
+ * Records the request's audit event and waits until it is durable.
+ * Returns ZG_OK when it is, or when the request needs none.
+ */
+static zg_err
+record_event(zg_app *app, zg_request *req, enum stage stage, zg_err result)
+{
+	zg_audit_event ev;
+	json_t *meta = NULL;
+
+	if (!event_needed(app, req, stage, result))
+		return ZG_OK;
+	fill_event(req, stage, result, &ev, &meta);
+	zg_err err = zg_audit_record(app->audit, &ev, NULL);
 	json_decref(meta);
-	if (err != ZG_OK)
-		zg_log_error("audit event not recorded; the response is withheld",
-		    ZGF_S("request_id", req->request_id),
-		    ZGF_S("route", r->pattern), ZGF_ERR(err));
 	return err;
 }
 
-void
-zg_dispatch(zg_request *req)
+/* Runs every step before the audit event; returns the stage reached. */
+static enum stage
+run_pipeline(zg_app *app, zg_request *req, zg_err *result)
 {
-	zg_app *app = req->app;
 	enum stage stage = STAGE_HANDLER;
 	zg_err err = pre_handler(app, req, &stage);
 
@@ -216,14 +247,52 @@ zg_dispatch(zg_request *req)
 		zg_req_reply(req, zg_err_http_status(err),
 		    zg_error_body(err, &req->em));
 	}
+	*result = err;
+	return stage;
+}
+
+static void
+async_event_done(void *ctx, zg_err err, uint64_t leaf_index)
+{
+	zg_request *req = ctx;
+	if (err != ZG_OK)
+		withhold_response(req, err);
+	req->on_complete(req);
+}
+
+bool
+zg_dispatch_start(zg_request *req, void (*on_complete)(zg_request *req))
+{
+	zg_app *app = req->app;
+	zg_err result;
+	enum stage stage = run_pipeline(app, req, &result);
+	zg_audit_event ev;
+	json_t *meta = NULL;
+
+	if (!event_needed(app, req, stage, result))
+		return false;
+	req->on_complete = on_complete;
+	fill_event(req, stage, result, &ev, &meta);
+	zg_err err = zg_audit_record_async(app->audit, &ev, async_event_done,
+	    req);
+	json_decref(meta);
+	if (err != ZG_OK) {
+		withhold_response(req, err);
+		return false;
+	}
+	return true;
+}
+
+void
+zg_dispatch(zg_request *req)
+{
+	zg_app *app = req->app;
+	zg_err result;
+	enum stage stage = run_pipeline(app, req, &result);
+
 	/* The event is durable before any response leaves, and a response
 	 * whose event could not be written is replaced, secret and all. */
-	if (record_event(app, req, stage, err) != ZG_OK) {
-		zg_errmsg em;
-		zg_fail(&em, ZG_ERR_AUDIT_UNAVAILABLE, "the audit log cannot be "
-		    "written; the operation's result is withheld");
-		zg_req_reply(req, zg_err_http_status(ZG_ERR_AUDIT_UNAVAILABLE),
-		    zg_error_body(ZG_ERR_AUDIT_UNAVAILABLE, &em));
-		req->result = ZG_ERR_AUDIT_UNAVAILABLE;
-	}
+	zg_err err = record_event(app, req, stage, result);
+	if (err != ZG_OK)
+		withhold_response(req, err);
 }

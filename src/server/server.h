@@ -54,6 +54,9 @@ enum {
 	ZG_ROUTE_INLINE = 1 << 1,    /* cheap: run on the HTTP thread */
 	ZG_ROUTE_SENSITIVE = 1 << 2, /* the response carries a secret */
 	ZG_ROUTE_AUDIT_SELF = 1 << 3, /* the handler records its own event */
+	ZG_ROUTE_READ = 1 << 4,  /* handler only reads: runs on the HTTP thread
+	                            and waits for its audit event without a
+	                            worker */
 };
 
 typedef struct zg_route {
@@ -103,6 +106,9 @@ struct zg_request {
 	 * metadata (a JSON object owned by the request). */
 	char audit_resource[256];
 	json_t *audit_metadata;
+
+	/* Called when an asynchronous audit append has finished. */
+	void (*on_complete)(zg_request *req);
 };
 
 /* The route table, terminated by a row whose method is NULL. */
@@ -124,6 +130,15 @@ void zg_req_reply(zg_request *req, int status, json_t *body);
 
 /* Runs authentication, authorization, the handler and the audit record. */
 void zg_dispatch(zg_request *req);
+
+/*
+ * Runs the pipeline like zg_dispatch but hands the audit event to the log
+ * without waiting for it. Returns true when the event is pending: then
+ * on_complete runs on the audit writer's thread once the response is
+ * final (replaced by 503 audit_unavailable if the event failed). Returns
+ * false when the response is already final.
+ */
+bool zg_dispatch_start(zg_request *req, void (*on_complete)(zg_request *req));
 
 /* Builds {"error":{"code","message"}} for err and the message in em. */
 json_t *zg_error_body(zg_err err, const zg_errmsg *em);

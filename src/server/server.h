@@ -8,8 +8,10 @@
  * the handler, then the audit record, so that no handler can skip a step.
  *
  * Threads: libmicrohttpd's epoll thread pool, one thread per core, parses
- * requests. A request that reaches a handler is suspended and handed to a
- * worker pool, because handlers block on the store and on fsync. The
+ * requests. A route that writes is suspended and handed to a worker pool,
+ * because its handler blocks on fsync. A read-only route (ZG_ROUTE_READ)
+ * runs on the HTTP thread and is suspended only while its audit event is
+ * pending; the audit writer resumes it. The
  * response is queued when libmicrohttpd calls back after the resume,
  * which also keeps HTTP keep-alive working (libmicrohttpd 0.9.75 closes
  * the connection when a response is queued on the first call).

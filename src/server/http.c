@@ -22,7 +22,7 @@
 enum req_state {
 	ST_RECEIVING = 0,  /* reading the body */
 	ST_DISCARDING,     /* an early error: skip the body, then reply */
-	ST_QUEUED,         /* suspended: queued for a worker, or awaiting its audit event */
+	ST_QUEUED,         /* suspended: queued for a worker or awaiting audit */
 	ST_DONE,           /* the response is ready to queue */
 	ST_SENT,
 };

@@ -3,7 +3,8 @@
  * directory's database directly, read-only and without the data directory
  * lock, so they run beside a live daemon. The checks themselves are in
  * audit/verify.c and audit/verify_export.c. The export command itself is
- * in audit_export_cmd.c.
+ * in audit_export_cmd.c, and the client commands that call the daemon's
+ * audit routes are in audit_http_cmd.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -394,12 +395,22 @@ cmd_verify(int argc, char **argv)
 static const struct zg_cli_subcommand audit_commands[] = {
 	{"verify", cmd_verify, "check the audit log's hashes and signatures"},
 	{"export", zg_cli_audit_export, "write the audit events as JSON lines"},
+	{"tree-head", zg_cli_audit_tree_head,
+	    "print the server's latest signed tree head"},
+	{"events", zg_cli_audit_events, "list the server's audit events"},
+	{"record", zg_cli_audit_record, "record an event of your platform"},
+	{"erase", zg_cli_audit_erase,
+	    "destroy a user's audit personal data (admin)"},
+	{"public-key", zg_cli_audit_public_key,
+	    "print the key that signs the tree heads"},
 	{NULL, NULL, NULL},
 };
 
 int
 zg_cmd_audit(int argc, char **argv)
 {
-	return zg_cli_dispatch("audit", "Reads and verifies the tamper-evident "
-	    "audit log in a data directory.", audit_commands, argc, argv);
+	return zg_cli_dispatch("audit", "Reads, verifies and records the "
+	    "tamper-evident audit log: verify and\nexport read a data "
+	    "directory, the other subcommands call the server.",
+	    audit_commands, argc, argv);
 }

@@ -43,7 +43,10 @@ int zg_cmd_cred(int argc, char **argv);
 /* `zguard token create|revoke`, in token_cmd.c */
 int zg_cmd_token(int argc, char **argv);
 
-/* `zguard audit`, in audit_cmd.c: not available yet. */
+/*
+ * `zguard audit verify|export|tree-head|events|record|erase|public-key`,
+ * in audit_cmd.c
+ */
 int zg_cmd_audit(int argc, char **argv);
 
 #endif

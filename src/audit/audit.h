@@ -125,7 +125,7 @@ zg_err zg_audit_index_hash(zg_keyring *kr, const char *value, uint8_t out[32]);
 
 /*
  * Encodes ev canonically into out, encrypting the personal fields under the
- * user's current key (created on first use; st holds the key generation).
+ * user's current key (created on first use; st stores the key generation).
  * With kr NULL or sealed, personal fields are left out.
  */
 zg_err zg_audit_encode(zg_keyring *kr, zg_store *st, const zg_audit_event *ev,

@@ -147,7 +147,7 @@ void zg_audit_note_generation(const char *meta_key, uint32_t generation);
 /*
  * Decodes canonical bytes into the readable JSON form. With kr unsealed,
  * decrypts the personal fields when the user's key still exists; the
- * "personalData" member says "available", "erased", "sealed" or "none".
+ * "personalData" member is "available", "erased", "sealed" or "none".
  * ZG_ERR_INTEGRITY if the bytes are not a valid encoding.
  */
 zg_err zg_audit_decode(zg_keyring *kr, const uint8_t *bytes, size_t len,

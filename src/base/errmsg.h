@@ -1,5 +1,5 @@
 /*
- * An error code with the sentence an API client sees, for example
+ * An error code with the sentence an API client receives, for example
  * "field \"type\" must be one of private_key, api_token, ...; got \"pgp\"".
  */
 #ifndef ZG_BASE_ERRMSG_H

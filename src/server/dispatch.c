@@ -146,8 +146,9 @@ event_needed(zg_app *app, zg_request *req, enum stage stage, zg_err result)
 	const zg_route *r = req->route;
 	if (app->audit == NULL || r->event_type == NULL)
 		return false;
-	/* Nothing to record: a sealed vault knows no principal yet, and a
-	 * request refused because the log is failing cannot be recorded. */
+	/* Nothing to record: a sealed vault cannot identify a principal yet,
+	 * and a request refused because the log is failing cannot be
+	 * recorded. */
 	if (stage == STAGE_SEALED || stage == STAGE_AUDIT)
 		return false;
 	/* A route that records its own event did so when it succeeded; a

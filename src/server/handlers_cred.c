@@ -238,16 +238,6 @@ zg_h_cred_list(zg_app *app, zg_request *req)
 	size_t n = 0;
 	const char *after = zg_req_query(req, "after");
 
-	for (size_t i = 0; i < req->nquery; i++) {
-		const char *k = req->query[i].key;
-		if (strcmp(k, "limit") != 0 && strcmp(k, "after") != 0) {
-			char q[ZG_QUOTE_MAX];
-			zg_quote_value(k, q, sizeof(q));
-			return zg_fail(&req->em, ZG_ERR_INVALID,
-			    "unknown query parameter \"%s\"; expected limit "
-			    "or after", q);
-		}
-	}
 	if ((err = query_uint(req, "limit", MAX_LIST_LIMIT, &limit,
 	    &present)) != ZG_OK)
 		return err;
@@ -309,15 +299,6 @@ zg_h_cred_value(zg_app *app, zg_request *req)
 
 	if ((err = load_owned(app, req, &c)) != ZG_OK)
 		goto out;
-	for (size_t i = 0; i < req->nquery; i++) {
-		if (strcmp(req->query[i].key, "version") != 0) {
-			char q[ZG_QUOTE_MAX];
-			zg_quote_value(req->query[i].key, q, sizeof(q));
-			err = zg_fail(&req->em, ZG_ERR_INVALID, "unknown query "
-			    "parameter \"%s\"; expected version", q);
-			goto out;
-		}
-	}
 	if ((err = query_uint(req, "version", UINT32_MAX, &version,
 	    &present)) != ZG_OK)
 		goto out;

@@ -566,7 +566,7 @@ zg_server_start(zg_app *app, struct zg_server **out, zg_errmsg *em)
 
 	struct MHD_OptionItem opts[16];
 	size_t n = 0;
-	/* The logger goes first so that it sees errors about later options. */
+	/* The logger goes first so that it receives errors about later options. */
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER,
 	    (intptr_t)mhd_log, NULL};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};

@@ -31,6 +31,10 @@ static const struct err_info err_table[ZG_ERR__COUNT] = {
 	[ZG_ERR_UNAVAILABLE] = {"unavailable", "service unavailable", 503},
 	[ZG_ERR_AUDIT_UNAVAILABLE] = {"audit_unavailable", "the audit log cannot be written", 503},
 	[ZG_ERR_BAD_PASSPHRASE] = {"invalid_passphrase", "the passphrase does not unseal the vault", 400},
+	[ZG_ERR_RATE_LIMITED] = {"rate_limited", "too many failed attempts; retry later", 429},
+	[ZG_ERR_UPSTREAM] = {"upstream_error", "an upstream service failed", 502},
+	[ZG_ERR_BACKEND_UNAVAILABLE] = {"backend_unavailable", "the key backend is unavailable", 503},
+	[ZG_ERR_DISABLED] = {"disabled", "disabled", 409},
 };
 
 static const struct err_info *

@@ -92,6 +92,14 @@ typedef enum zg_sqlite_stmt_id {
 	ZG_STMT_AUDIT_HEAD_ROOT,
 	ZG_STMT_AUDIT_HEAD_LATEST,
 	ZG_STMT_AUDIT_HEADS,
+	ZG_STMT_OBJ_GET,
+	ZG_STMT_OBJ_LIST,
+	ZG_STMT_OBJ_REV,
+	ZG_STMT_OBJ_INSERT,
+	ZG_STMT_OBJ_UPDATE,
+	ZG_STMT_OBJ_DELETE,
+	ZG_STMT_COUNTER_ADD,
+	ZG_STMT_COUNTER_GET,
 	ZG_STMT_COUNT
 } zg_sqlite_stmt_id;
 
@@ -225,6 +233,21 @@ zg_err zg_sqlite_wkey_delete(zg_store *st, const char *id);
 zg_err zg_sqlite_root_rotate(zg_store *st, const char *root_key,
     const uint8_t *root_blob, size_t root_len, const zg_wrapped_key *keys,
     size_t n);
+
+/* Operations implemented in sqlite_obj.c. */
+zg_err zg_sqlite_obj_put(zg_store *st, const zg_obj_row *row,
+    int64_t expect_rev, int64_t *new_rev);
+zg_err zg_sqlite_obj_get(zg_store *st, const char *kind, const char *id,
+    zg_obj_row *out);
+zg_err zg_sqlite_obj_list(zg_store *st, const char *kind, const char *owner,
+    const char *prefix, const char *after, size_t limit, zg_obj_row **rows,
+    size_t *n);
+zg_err zg_sqlite_obj_delete(zg_store *st, const char *kind, const char *id,
+    int64_t expect_rev);
+zg_err zg_sqlite_obj_apply(zg_store *st, const zg_obj_op *ops, size_t n,
+    size_t *failed);
+zg_err zg_sqlite_counter_add(zg_store *st, const char *name, int64_t delta,
+    int64_t *value);
 
 /* Operations implemented in sqlite_cred.c and sqlite_token.c. */
 zg_err zg_sqlite_cred_insert(zg_store *st, const zg_cred_row *c,

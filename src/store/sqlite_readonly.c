@@ -109,6 +109,35 @@ ro_audit_head_put(zg_store *st, const zg_tree_head_row *h)
 	return reject_write("audit_head_put");
 }
 
+static zg_err
+ro_obj_put(zg_store *st, const zg_obj_row *row, int64_t expect_rev,
+    int64_t *new_rev)
+{
+	return reject_write("obj_put");
+}
+
+static zg_err
+ro_obj_delete(zg_store *st, const char *kind, const char *id,
+    int64_t expect_rev)
+{
+	return reject_write("obj_delete");
+}
+
+static zg_err
+ro_obj_apply(zg_store *st, const zg_obj_op *ops, size_t n, size_t *failed)
+{
+	return reject_write("obj_apply");
+}
+
+/* Reading a counter (delta 0) needs no writer. */
+static zg_err
+ro_counter_add(zg_store *st, const char *name, int64_t delta, int64_t *value)
+{
+	if (delta == 0)
+		return zg_sqlite_counter_add(st, name, 0, value);
+	return reject_write("counter_add");
+}
+
 const zg_store_ops zg_sqlite_readonly_ops = {
 	.close = zg_sqlite_close,
 	.meta_get = zg_sqlite_meta_get,
@@ -140,4 +169,10 @@ const zg_store_ops zg_sqlite_readonly_ops = {
 	.audit_head_put = ro_audit_head_put,
 	.audit_head_latest = zg_sqlite_audit_head_latest,
 	.audit_heads = zg_sqlite_audit_heads,
+	.obj_put = ro_obj_put,
+	.obj_get = zg_sqlite_obj_get,
+	.obj_list = zg_sqlite_obj_list,
+	.obj_delete = ro_obj_delete,
+	.obj_apply = ro_obj_apply,
+	.counter_add = ro_counter_add,
 };

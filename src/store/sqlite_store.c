@@ -150,6 +150,25 @@ static const char *const migrations[] = {
 	"  SELECT 1, leaf_index >> 16, resource_hmac, leaf_index FROM audit_events"
 	"  WHERE leaf_index <= (SELECT last_indexed FROM audit_search_cursor)"
 	"  ORDER BY 1, 2, 3, 4;",
+
+	/*
+	 * 5: generic objects (roles, grants, service accounts, signing keys,
+	 * policies) and named counters; see sqlite_obj.c.
+	 */
+	"CREATE TABLE objects ("
+	"  kind TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  owner TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  blob BLOB,"
+	"  rev INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, id)) WITHOUT ROWID;"
+	"CREATE INDEX objects_owner ON objects (kind, owner, id);"
+	"CREATE TABLE counters ("
+	"  name TEXT PRIMARY KEY,"
+	"  value INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -462,6 +481,12 @@ static const zg_store_ops sqlite_ops = {
 	.audit_head_put = zg_sqlite_audit_head_put,
 	.audit_head_latest = zg_sqlite_audit_head_latest,
 	.audit_heads = zg_sqlite_audit_heads,
+	.obj_put = zg_sqlite_obj_put,
+	.obj_get = zg_sqlite_obj_get,
+	.obj_list = zg_sqlite_obj_list,
+	.obj_delete = zg_sqlite_obj_delete,
+	.obj_apply = zg_sqlite_obj_apply,
+	.counter_add = zg_sqlite_counter_add,
 };
 
 /* Allocates a handle for DIR/zguard.db with its locks, but no connection. */

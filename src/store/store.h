@@ -71,6 +71,46 @@ typedef struct zg_token_row {
 	int64_t revoked_at;       /* 0: not revoked */
 } zg_token_row;
 
+/*
+ * A generic stored object: roles, grants, service accounts, signing keys,
+ * policies and the like. Modules own their kinds and the JSON of their
+ * bodies; the store only keys them by (kind, id), keeps an owner for
+ * listing, an optional binary blob (wrapped key material), and a revision
+ * for optimistic concurrency: 1 on insert, one more per update.
+ */
+#define ZG_OBJ_KIND_MAX 32
+#define ZG_OBJ_ID_MAX 257
+
+typedef struct zg_obj_row {
+	char kind[ZG_OBJ_KIND_MAX];
+	char id[ZG_OBJ_ID_MAX];
+	char owner[ZG_USER_MAX];  /* "" when the object has none */
+	char *body_json;          /* owned; a JSON value as text */
+	uint8_t *blob;            /* owned; may be NULL */
+	size_t blob_len;
+	int64_t rev;
+	int64_t created_at;
+	int64_t updated_at;
+} zg_obj_row;
+
+/* Expected revisions for zg_obj_op and obj_put. */
+#define ZG_REV_NEW 0      /* the object must not exist yet */
+#define ZG_REV_ANY (-1)   /* create or overwrite, whatever is stored */
+
+enum zg_obj_op_type {
+	ZG_OBJ_PUT,       /* insert or update row, checked against expect_rev */
+	ZG_OBJ_DELETE,    /* delete (row->kind, row->id) */
+	ZG_OBJ_COUNTER,   /* add delta to the counter named row->id */
+};
+
+/* One write of an atomic batch (obj_apply). */
+typedef struct zg_obj_op {
+	enum zg_obj_op_type type;
+	const zg_obj_row *row;
+	int64_t expect_rev;   /* ZG_REV_NEW, ZG_REV_ANY or a revision >= 1 */
+	int64_t delta;        /* for ZG_OBJ_COUNTER */
+} zg_obj_op;
+
 /* One audit event as appended: its canonical bytes and index keys. */
 typedef struct zg_audit_append_row {
 	uint64_t leaf_index;
@@ -246,6 +286,45 @@ typedef struct zg_store_ops {
 	/* Heads with tree_size > after, ascending, at most limit. */
 	zg_err (*audit_heads)(zg_store *st, uint64_t after, size_t limit,
 	    zg_tree_head_row **rows, size_t *n);
+
+	/*
+	 * Generic objects. obj_put stores row (created_at and updated_at as
+	 * given, rev computed) if the stored revision matches expect_rev:
+	 * ZG_REV_NEW fails with ZG_ERR_CONFLICT if (kind, id) exists; a
+	 * revision >= 1 fails with ZG_ERR_NOT_FOUND if it does not exist and
+	 * ZG_ERR_CONFLICT if another writer changed it. *new_rev (may be
+	 * NULL) receives the stored revision.
+	 */
+	zg_err (*obj_put)(zg_store *st, const zg_obj_row *row, int64_t expect_rev,
+	    int64_t *new_rev);
+	/* ZG_ERR_NOT_FOUND if there is no such object. */
+	zg_err (*obj_get)(zg_store *st, const char *kind, const char *id,
+	    zg_obj_row *out);
+	/*
+	 * Objects of kind ordered by id, with ids starting with prefix (NULL
+	 * or "" for all) and greater than after (NULL or "" for the start), of
+	 * one owner (NULL for all), at most limit rows.
+	 */
+	zg_err (*obj_list)(zg_store *st, const char *kind, const char *owner,
+	    const char *prefix, const char *after, size_t limit,
+	    zg_obj_row **rows, size_t *n);
+	/* ZG_ERR_NOT_FOUND if absent; ZG_ERR_CONFLICT if expect_rev (>= 1)
+	 * differs from the stored revision. ZG_REV_ANY deletes whatever is
+	 * stored. */
+	zg_err (*obj_delete)(zg_store *st, const char *kind, const char *id,
+	    int64_t expect_rev);
+	/*
+	 * Applies ops in one durable transaction: either all of them or, on
+	 * the first failing check, none. *failed (may be NULL) receives the
+	 * index of the op that failed.
+	 */
+	zg_err (*obj_apply)(zg_store *st, const zg_obj_op *ops, size_t n,
+	    size_t *failed);
+	/* Adds delta (0 just reads) to a named 64-bit counter that starts
+	 * at 0, and returns the new value; used as version numbers that
+	 * processes sharing the store compare to invalidate caches. */
+	zg_err (*counter_add)(zg_store *st, const char *name, int64_t delta,
+	    int64_t *value);
 } zg_store_ops;
 
 /* Every backend's handle starts with its ops. */
@@ -271,5 +350,8 @@ void zg_cred_row_free(zg_cred_row *c);
 void zg_cred_rows_free(zg_cred_row *rows, size_t n);
 void zg_cred_version_row_free(zg_cred_version_row *v);
 void zg_wrapped_keys_free(zg_wrapped_key *keys, size_t n);
+/* Frees what a row owns (body and blob, the blob wiped) and clears it. */
+void zg_obj_row_free(zg_obj_row *r);
+void zg_obj_rows_free(zg_obj_row *rows, size_t n);
 
 #endif

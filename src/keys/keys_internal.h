@@ -1,0 +1,105 @@
+/* Shared between the key manager, its two backends and the backup code. */
+#ifndef ZG_KEYS_INTERNAL_H
+#define ZG_KEYS_INTERNAL_H
+
+#include <p11-kit-1/p11-kit/pkcs11.h>
+
+#include "keys/keys.h"
+
+typedef struct zg_p11 zg_p11;
+
+struct zg_keys {
+	zg_store *st;
+	zg_keyring *kr;
+	zg_p11 *p11;                 /* NULL when the pkcs11 backend is off */
+};
+
+/* Length of the private key of alg in the software backend (32 for all). */
+#define ZG_SOFT_PRIV_LEN 32
+
+/*
+ * Software backend (soft.c). id, version and alg form the AAD of the
+ * sealed blob (see keys.h).
+ */
+
+/* Draws a new private key for alg into priv (a locked buffer). */
+zg_err zg_soft_generate(enum zg_key_alg alg, uint8_t priv[ZG_SOFT_PRIV_LEN]);
+
+/* Computes the public key of priv; ZG_ERR_INVALID if priv is out of range. */
+zg_err zg_soft_public(enum zg_key_alg alg, const uint8_t priv[ZG_SOFT_PRIV_LEN],
+    uint8_t pub[ZG_KEY_PUB_MAX], size_t *pub_len);
+
+/* Seals priv under a fresh DEK wrapped by the KEK; appends to blob. */
+zg_err zg_soft_seal(zg_keyring *kr, const char *id, uint32_t version,
+    enum zg_key_alg alg, const uint8_t priv[ZG_SOFT_PRIV_LEN], zg_buf *blob);
+
+/* Opens a sealed blob into priv (a locked buffer the caller wipes). */
+zg_err zg_soft_open(zg_keyring *kr, const char *id, uint32_t version,
+    enum zg_key_alg alg, const uint8_t *blob, size_t len,
+    uint8_t priv[ZG_SOFT_PRIV_LEN]) ZG_WARN_UNUSED;
+
+/*
+ * Opens the blob into the locked heap, signs msg (a 32-byte digest for
+ * ECDSA, the message for Ed25519) into out->sig, and wipes the key.
+ */
+zg_err zg_soft_sign(zg_keyring *kr, const char *id, uint32_t version,
+    enum zg_key_alg alg, const uint8_t *blob, size_t blob_len,
+    const uint8_t *msg, size_t len, zg_key_signature *out);
+
+/* PKCS#11 backend (pkcs11.c). Messages name the module and token label. */
+
+zg_err zg_p11_open(const zg_pkcs11_config *cfg, zg_p11 **out, zg_errmsg *em);
+void zg_p11_close(zg_p11 *p);
+
+/*
+ * Generates a key pair on the token: CKA_TOKEN, CKA_SENSITIVE true,
+ * CKA_EXTRACTABLE false, a random CKA_ID written to id, label as
+ * CKA_LABEL. Returns the public key in the form of zg_key_version.
+ */
+zg_err zg_p11_generate(zg_p11 *p, enum zg_key_alg alg, const char *label,
+    uint8_t id[ZG_KEY_P11_ID_LEN], uint8_t pub[ZG_KEY_PUB_MAX],
+    size_t *pub_len, zg_errmsg *em);
+
+/*
+ * Signs with the private key whose CKA_ID is id: CKM_ECDSA over a 32-byte
+ * digest (raw r||s as the token returns it) or CKM_EDDSA over a message.
+ */
+zg_err zg_p11_sign(zg_p11 *p, enum zg_key_alg alg, const uint8_t *id,
+    size_t id_len, const uint8_t *msg, size_t len, uint8_t sig[ZG_KEY_SIG_MAX],
+    size_t *sig_len, zg_errmsg *em);
+
+/* Destroys the private and public objects with CKA_ID id. */
+zg_err zg_p11_destroy(zg_p11 *p, const uint8_t *id, size_t id_len,
+    zg_errmsg *em);
+
+/*
+ * Borrows a logged-in session from the pool, blocking while all are in
+ * use. Tests and the benchmark use it to call the module through *fl.
+ */
+CK_SESSION_HANDLE zg_p11_session_get(zg_p11 *p, CK_FUNCTION_LIST_PTR *fl);
+void zg_p11_session_put(zg_p11 *p, CK_SESSION_HANDLE s);
+
+/* Finds the object of class cls with CKA_ID id; ZG_ERR_NOT_FOUND if none. */
+zg_err zg_p11_find(zg_p11 *p, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+    const uint8_t *id, size_t id_len, CK_OBJECT_HANDLE *obj);
+
+/* Key records (keys.c), shared with the backup code. */
+
+/* Parses the bodies of a key and of its versions into *key. */
+zg_err zg_key_from_rows(const zg_obj_row *krow, const zg_obj_row *vrows,
+    size_t nv, zg_key *key);
+
+/*
+ * Encodes o compactly into a malloc'd string that free() releases, even
+ * while jansson uses the wiping allocator, and drops the reference to o.
+ */
+char *zg_key_json_text(json_t *o);
+
+/* Writes the body JSON of a key or of one version into a new string. */
+char *zg_key_body(const zg_key *key);
+char *zg_key_version_body(const zg_key_version *v);
+
+/* Writes "<key id>/<version>" into out. */
+void zg_key_version_id(const char *id, uint32_t version, char out[ZG_OBJ_ID_MAX]);
+
+#endif

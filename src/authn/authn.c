@@ -95,13 +95,17 @@ zg_authn_bearer(zg_vault *v, const char *header, int64_t now,
 		    "token %s has expired", row.id);
 	snprintf(out->user_id, sizeof(out->user_id), "%s", row.user_id);
 	snprintf(out->token_id, sizeof(out->token_id), "%s", row.id);
-	out->admin = row.admin;
+	snprintf(out->subject_type, sizeof(out->subject_type), "%s",
+	    row.subject_type[0] ? row.subject_type : "user");
+	snprintf(out->auth_method, sizeof(out->auth_method), "token");
+	memcpy(out->scope, row.scope, sizeof(out->scope));
 	return ZG_OK;
 }
 
 zg_err
-zg_token_create(zg_vault *v, const char *user_id, int64_t ttl_s, bool admin,
-    char token[ZG_TOKEN_LEN + 1], zg_token_row *row)
+zg_token_create(zg_vault *v, const char *user_id, const char *subject_type,
+    const char *scope, int64_t ttl_s, char token[ZG_TOKEN_LEN + 1],
+    zg_token_row *row)
 {
 	zg_err err = ZG_ERR_INTERNAL;
 	int64_t now = zg_time_now_us();
@@ -114,13 +118,20 @@ zg_token_create(zg_vault *v, const char *user_id, int64_t ttl_s, bool admin,
 	if ((err = token_hash(v, token, ZG_TOKEN_LEN, row->hash)) != ZG_OK)
 		goto out;
 	snprintf(row->user_id, sizeof(row->user_id), "%s", user_id);
-	row->admin = admin;
+	snprintf(row->subject_type, sizeof(row->subject_type), "%s",
+	    subject_type ? subject_type : "user");
+	if (scope != NULL && strlen(scope) >= sizeof(row->scope)) {
+		err = ZG_ERR_TOO_LARGE;
+		goto out;
+	}
+	snprintf(row->scope, sizeof(row->scope), "%s", scope ? scope : "");
 	row->created_at = now;
 	row->expires_at = ttl_s > 0 ? now + ttl_s * 1000000 : 0;
 	if ((err = v->st->ops->token_insert(v->st, row)) != ZG_OK)
 		goto out;
 	zg_log_info("token created", ZGF_S("token_id", row->id),
-	    ZGF_S("user_id", user_id), ZGF_I("admin", admin));
+	    ZGF_S("user_id", user_id), ZGF_S("subject_type",
+	    row->subject_type), ZGF_I("scoped", row->scope[0] != '\0'));
 	/* success */
 	err = ZG_OK;
 out:
@@ -157,7 +168,7 @@ zg_token_bootstrap(zg_vault *v, const char *data_dir, zg_errmsg *em)
 		return err;
 
 	snprintf(path, sizeof(path), "%s/%s", data_dir, ZG_ADMIN_TOKEN_FILE);
-	if ((err = zg_token_create(v, ZG_BOOTSTRAP_USER, 0, true, token,
+	if ((err = zg_token_create(v, ZG_BOOTSTRAP_USER, NULL, NULL, 0, token,
 	    &row)) != ZG_OK)
 		goto out;
 	/* A stale file from an interrupted first start is replaced. */

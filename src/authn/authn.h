@@ -23,11 +23,23 @@
 #define ZG_ADMIN_TOKEN_FILE "admin.token"
 #define ZG_BOOTSTRAP_USER "admin"
 
-/* Who is calling: taken from a verified token, never from a request body. */
+#define ZG_PRINCIPAL_ROLES_MAX 16
+#define ZG_PRINCIPAL_ROLE_MAX 65
+
+/*
+ * Who is calling: taken from a verified credential, never from a request
+ * body. token_id names the zguard token, or is "" for a JWT or DID token.
+ */
 typedef struct zg_principal {
 	char user_id[ZG_USER_MAX];
 	char token_id[ZG_ID_MAX];
-	bool admin;
+	char subject_type[ZG_SUBJECT_TYPE_MAX]; /* "user", "service_account" */
+	char auth_method[16];                   /* "token", "oidc", "magic" */
+	bool mfa;
+	/* Roles an identity provider asserted (the JWT roles claim). */
+	char roles[ZG_PRINCIPAL_ROLES_MAX][ZG_PRINCIPAL_ROLE_MAX];
+	unsigned nroles;
+	char scope[ZG_SCOPE_MAX];               /* "" when unscoped */
 } zg_principal;
 
 /*
@@ -45,11 +57,14 @@ bool zg_user_id_valid(const char *user_id);
 bool zg_token_id_valid(const char *id);
 
 /*
- * Creates a token for user_id valid for ttl_s seconds (0: never expires).
+ * Creates a token for user_id (of subject_type, NULL for "user") valid
+ * for ttl_s seconds (0: never expires), limited to scope (a JSON array of
+ * permissions as text, or NULL for everything its subject may do).
  * token receives the secret (ZG_TOKEN_LEN + 1 bytes), to be shown once.
  */
-zg_err zg_token_create(zg_vault *v, const char *user_id, int64_t ttl_s,
-    bool admin, char token[ZG_TOKEN_LEN + 1], zg_token_row *row);
+zg_err zg_token_create(zg_vault *v, const char *user_id,
+    const char *subject_type, const char *scope, int64_t ttl_s,
+    char token[ZG_TOKEN_LEN + 1], zg_token_row *row);
 
 /* Revokes token id. ZG_ERR_NOT_FOUND if it does not exist. */
 zg_err zg_token_revoke(zg_vault *v, const char *id);

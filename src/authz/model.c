@@ -22,7 +22,7 @@ pattern_char(char c, bool allow_wildcards)
 		return true;
 	if (c == '*')
 		return allow_wildcards;
-	return strchr("._:@{}-", c) != NULL && c != '\0';
+	return strchr("._:@+{}-", c) != NULL && c != '\0';
 }
 
 zg_err

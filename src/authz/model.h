@@ -7,7 +7,7 @@
  * Role: {"name", "description", "permissions", "inherits"}.
  * Grant: {"userId", "roleId", "grantedBy", "grantedAt", "expiresAt"}.
  *
- * Resource patterns are '/'-separated segments of [A-Za-z0-9._:@{}*-]:
+ * Resource patterns are '/'-separated segments of [A-Za-z0-9._:@+{}*-]:
  * "*" matches exactly one path segment, "**" any number of segments
  * including none, and a "*" inside a segment ("cred*") any run of
  * characters within that one segment. "**" must be a whole segment. A

@@ -22,6 +22,18 @@ zg_config_defaults(zg_config *cfg)
 	cfg->audit_tree_head_interval_s = 10;
 	cfg->audit_max_metadata_bytes = 16 * 1024;
 	cfg->audit_queue_size = 10000;
+	snprintf(cfg->oidc_algorithms, sizeof(cfg->oidc_algorithms),
+	    "RS256,PS256,ES256,EdDSA");
+	cfg->oidc_clock_skew_s = 60;
+	snprintf(cfg->oidc_user_claim, sizeof(cfg->oidc_user_claim), "sub");
+	snprintf(cfg->oidc_roles_claim, sizeof(cfg->oidc_roles_claim), "roles");
+	cfg->magic_clock_skew_s = 60;
+	cfg->lockout_threshold = 10;
+	cfg->lockout_window_s = 300;
+	cfg->lockout_base_backoff_s = 30;
+	cfg->lockout_max_backoff_s = 3600;
+	snprintf(cfg->authz_default_roles, sizeof(cfg->authz_default_roles),
+	    "member");
 	snprintf(cfg->audit_critical_events, sizeof(cfg->audit_critical_events),
 	    "authentication_failure_burst,credential_revoke,token_revoke,"
 	    "sys_rotate_root,sys_rotate_kek,user_erase,audit_failure,"
@@ -101,6 +113,78 @@ struct load_ctx {
 #define KEY(s, k) (strcmp(section, (s)) == 0 && strcmp(name, (k)) == 0)
 
 static int
+parse_seconds(const char *value, size_t max, unsigned *out)
+{
+	size_t n;
+	if (parse_size(value, 0, max, &n) != 0)
+		return 1;
+	*out = (unsigned)n;
+	return 0;
+}
+
+/*
+ * The identity and key backend sections. Returns 0 when the value was
+ * taken, 1 for a bad value and -1 for an unknown key.
+ */
+static int
+identity_entry(zg_config *cfg, const char *section, const char *name,
+    const char *value)
+{
+	if (KEY("oidc", "issuer"))
+		return copy_str(cfg->oidc_issuer, sizeof(cfg->oidc_issuer), value);
+	if (KEY("oidc", "audience"))
+		return copy_str(cfg->oidc_audience, sizeof(cfg->oidc_audience),
+		    value);
+	if (KEY("oidc", "jwks_file"))
+		return copy_str(cfg->oidc_jwks_file, sizeof(cfg->oidc_jwks_file),
+		    value);
+	if (KEY("oidc", "jwks_url"))
+		return copy_str(cfg->oidc_jwks_url, sizeof(cfg->oidc_jwks_url),
+		    value);
+	if (KEY("oidc", "algorithms"))
+		return copy_str(cfg->oidc_algorithms,
+		    sizeof(cfg->oidc_algorithms), value);
+	if (KEY("oidc", "clock_skew_seconds"))
+		return parse_seconds(value, 3600, &cfg->oidc_clock_skew_s);
+	if (KEY("oidc", "user_claim"))
+		return copy_str(cfg->oidc_user_claim,
+		    sizeof(cfg->oidc_user_claim), value);
+	if (KEY("oidc", "roles_claim"))
+		return copy_str(cfg->oidc_roles_claim,
+		    sizeof(cfg->oidc_roles_claim), value);
+	if (KEY("magic", "client_id"))
+		return copy_str(cfg->magic_client_id,
+		    sizeof(cfg->magic_client_id), value);
+	if (KEY("magic", "clock_skew_seconds"))
+		return parse_seconds(value, 3600, &cfg->magic_clock_skew_s);
+	if (KEY("lockout", "threshold"))
+		return parse_seconds(value, 1000000, &cfg->lockout_threshold);
+	if (KEY("lockout", "window_seconds"))
+		return parse_seconds(value, 86400, &cfg->lockout_window_s);
+	if (KEY("lockout", "base_backoff_seconds"))
+		return parse_seconds(value, 86400, &cfg->lockout_base_backoff_s);
+	if (KEY("lockout", "max_backoff_seconds"))
+		return parse_seconds(value, 7 * 86400,
+		    &cfg->lockout_max_backoff_s);
+	if (KEY("authz", "default_roles"))
+		return copy_str(cfg->authz_default_roles,
+		    sizeof(cfg->authz_default_roles), value);
+	if (KEY("pkcs11", "module"))
+		return copy_str(cfg->pkcs11_module, sizeof(cfg->pkcs11_module),
+		    value);
+	if (KEY("pkcs11", "token_label"))
+		return copy_str(cfg->pkcs11_token_label,
+		    sizeof(cfg->pkcs11_token_label), value);
+	if (KEY("pkcs11", "pin_file"))
+		return copy_str(cfg->pkcs11_pin_file,
+		    sizeof(cfg->pkcs11_pin_file), value);
+	if (KEY("pkcs11", "pin_env"))
+		return copy_str(cfg->pkcs11_pin_env, sizeof(cfg->pkcs11_pin_env),
+		    value);
+	return -1;
+}
+
+static int
 on_ini_entry(void *user, const char *section, const char *name,
     const char *value)
 {
@@ -158,6 +242,17 @@ on_ini_entry(void *user, const char *section, const char *name,
 	} else if (KEY("audit", "queue_size")) {
 		bad = parse_size(value, 1, 10000000, &n);
 		cfg->audit_queue_size = (unsigned)n;
+	} else if (strcmp(section, "oidc") == 0 || strcmp(section, "magic") == 0 ||
+	    strcmp(section, "lockout") == 0 || strcmp(section, "authz") == 0 ||
+	    strcmp(section, "pkcs11") == 0) {
+		int r = identity_entry(cfg, section, name, value);
+		if (r < 0) {
+			ctx->err = zg_fail(ctx->em, ZG_ERR_CONFIG,
+			    "unknown setting \"%s\" in section [%s]", name,
+			    section);
+			return 0;
+		}
+		bad = r;
 	} else {
 		ctx->err = zg_fail(ctx->em, ZG_ERR_CONFIG,
 		    "unknown setting \"%s\" in section [%s]", name, section);

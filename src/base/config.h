@@ -56,6 +56,35 @@ typedef struct zg_config {
 	char audit_json_file[1024];
 	char audit_critical_events[1024]; /* comma-separated list */
 	unsigned audit_queue_size;
+
+	/* [oidc]: bearer JWTs; off while issuer is empty. */
+	char oidc_issuer[512];
+	char oidc_audience[512];
+	char oidc_jwks_file[1024];
+	char oidc_jwks_url[1024];
+	char oidc_algorithms[128];       /* comma-separated allow-list */
+	unsigned oidc_clock_skew_s;
+	char oidc_user_claim[64];
+	char oidc_roles_claim[64];
+
+	/* [magic]: Magic DID tokens; off while client_id is empty. */
+	char magic_client_id[256];
+	unsigned magic_clock_skew_s;
+
+	/* [lockout]: failed authentications per principal and source IP. */
+	unsigned lockout_threshold;
+	unsigned lockout_window_s;
+	unsigned lockout_base_backoff_s;
+	unsigned lockout_max_backoff_s;
+
+	/* [authz] */
+	char authz_default_roles[512];   /* held by every principal */
+
+	/* [pkcs11]: the HSM key backend; off while module is empty. */
+	char pkcs11_module[1024];
+	char pkcs11_token_label[64];
+	char pkcs11_pin_file[1024];
+	char pkcs11_pin_env[128];
 } zg_config;
 
 /* Fills cfg with the defaults. */

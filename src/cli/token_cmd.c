@@ -10,19 +10,24 @@
 enum {
 	OPT_USER = ZG_OPT_FIRST_LOCAL,
 	OPT_TTL,
-	OPT_ADMIN,
+	OPT_SCOPE_FILE,
 };
 
 static const struct zg_cli_usage create_usage = {
 	"token create",
-	"token create --user USER [--ttl SECONDS] [--admin] [OPTIONS]\n\n"
-	"Creates an API token for USER. Needs an admin token.\n\n"
+	"token create --user USER [--ttl SECONDS] [--scope-file FILE] "
+	"[OPTIONS]\n\n"
+	"Creates an API token for USER. Users may create tokens for\n"
+	"themselves; creating one for another user needs \"create\" on\n"
+	"users/USER/tokens (admins have it).\n\n"
 	"Options:\n"
 	"  --user USER        the user id the token authenticates (required)\n"
 	"  --ttl SECONDS      lifetime in seconds, 1 to 31622400 (366 days)\n"
 	"                     (default: the server's, 86400)\n"
-	"  --admin            make it an admin token\n\n"
-	"Output: \"id\", \"token\", \"user\", \"admin\" and \"expires\" lines,\n"
+	"  --scope-file FILE  limit the token to the permissions in FILE, a\n"
+	"                     JSON array such as [{\"resource\":\"keys/*\",\n"
+	"                     \"actions\":[\"sign_message\"]}]\n\n"
+	"Output: \"id\", \"token\", \"user\" and \"expires\" lines,\n"
 	"each \"FIELD  VALUE\", or the JSON with --json. The token is shown\n"
 	"only once and only on stdout.\n",
 	true,
@@ -42,15 +47,14 @@ cmd_create(int argc, char **argv)
 	static const struct option opts[] = {
 		{"user", required_argument, NULL, OPT_USER},
 		{"ttl", required_argument, NULL, OPT_TTL},
-		{"admin", no_argument, NULL, OPT_ADMIN},
+		{"scope-file", required_argument, NULL, OPT_SCOPE_FILE},
 		ZG_CLI_GLOBAL_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const struct zg_cli_usage *u = &create_usage;
 	struct zg_cli_globals g = {0};
-	const char *user = NULL, *ttl_arg = NULL;
+	const char *user = NULL, *ttl_arg = NULL, *scope_file = NULL;
 	int64_t ttl = 0;
-	bool admin = false;
 	zg_client *c = NULL;
 	json_t *body = NULL, *resp = NULL;
 	long status;
@@ -66,8 +70,8 @@ cmd_create(int argc, char **argv)
 		case OPT_TTL:
 			ttl_arg = optarg;
 			break;
-		case OPT_ADMIN:
-			admin = true;
+		case OPT_SCOPE_FILE:
+			scope_file = optarg;
 			break;
 		default:
 			if ((rc = zg_cli_common_option(opt, argv, &g, u)) !=
@@ -86,12 +90,23 @@ cmd_create(int argc, char **argv)
 	if ((rc = zg_client_new(&g, true, &c)) != ZG_EXIT_OK)
 		goto out;
 	rc = ZG_EXIT_IO;
-	body = json_pack("{s:s, s:b}", "userId", user, "admin", admin);
+	body = json_pack("{s:s}", "userId", user);
 	if (body == NULL || (ttl_arg != NULL && json_object_set_new(body,
 	    "ttlSeconds", json_integer(ttl)) != 0)) {
 		fprintf(stderr, "zguard: the user id is not valid UTF-8 or "
 		    "memory ran out\n");
 		goto out;
+	}
+	if (scope_file != NULL) {
+		json_error_t jerr;
+		json_t *scope = json_load_file(scope_file, 0, &jerr);
+		if (scope == NULL) {
+			fprintf(stderr, "zguard: cannot read the scope in %s: %s "
+			    "(line %d)\n", scope_file, jerr.text, jerr.line);
+			rc = ZG_EXIT_USAGE;
+			goto out;
+		}
+		json_object_set_new(body, "scope", scope);
 	}
 	if ((rc = zg_client_request_or_report(c, "POST", "/v1/tokens", body,
 	    &status, &resp)) != ZG_EXIT_OK)
@@ -101,7 +116,7 @@ cmd_create(int argc, char **argv)
 	else
 		rc = zg_cli_print_members(resp, (const char *const[]){
 		    "id", "id", "token", "token", "user", "userId",
-		    "admin", "admin", "expires", "expiresAt", NULL});
+		    "expires", "expiresAt", NULL});
 out:
 	json_decref(body);
 	json_decref(resp);

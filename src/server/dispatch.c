@@ -1,8 +1,11 @@
 /* The request pipeline shared by every route, and small request helpers. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit/audit.h"
+#include "authn/authenticator.h"
 #include "authz/authz.h"
 #include "base/jsonutil.h"
 #include "base/log.h"
@@ -55,6 +58,30 @@ zg_req_json(zg_request *req, const char *const *allowed, bool empty_ok,
 	return err;
 }
 
+/* Parses a positive decimal query parameter in [1, max]. */
+zg_err
+zg_req_query_uint(zg_request *req, const char *key, uint64_t max, uint64_t *out,
+    bool *present)
+{
+	const char *v = zg_req_query(req, key);
+	*present = v != NULL;
+	if (v == NULL)
+		return ZG_OK;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || n < 1 ||
+	    n > max) {
+		char q[ZG_QUOTE_MAX];
+		zg_quote_value(v, q, sizeof(q));
+		return zg_fail(&req->em, ZG_ERR_INVALID,
+		    "query parameter \"%s\" must be an integer from 1 to %llu; "
+		    "got \"%s\"", key, (unsigned long long)max, q);
+	}
+	*out = n;
+	return ZG_OK;
+}
+
 /* The pipeline step that stopped a request, as its audit event needs it. */
 enum stage {
 	STAGE_SEALED,
@@ -95,6 +122,66 @@ check_query(zg_request *req)
 	return ZG_OK;
 }
 
+/*
+ * Checks the route's resource and action for the principal. For an
+ * object with an owner, a denial reads as "not found" unless the caller
+ * owns it, so that nobody learns which ids exist by probing.
+ */
+static zg_err
+authorize(zg_app *app, zg_request *req)
+{
+	const zg_route *r = req->route;
+	zg_authz_context ctx;
+	zg_authz_decision dec;
+	bool hide = false;
+	zg_err err;
+
+	memset(&ctx, 0, sizeof(ctx));
+	if ((err = zg_route_resource(req, req->resource_path,
+	    sizeof(req->resource_path))) != ZG_OK)
+		return err;
+	if (r->owner != NULL) {
+		err = r->owner(app, req, req->resource_owner);
+		if (err == ZG_ERR_NOT_FOUND) {
+			/* The handler reports the missing object, if the
+			 * principal may act on objects it does not own. */
+			req->resource_owner[0] = '\0';
+			hide = true;
+		} else if (err != ZG_OK) {
+			return err;
+		} else {
+			hide = strcmp(req->resource_owner,
+			    req->principal.user_id) != 0;
+		}
+		ctx.resource_owner_id = req->resource_owner;
+	}
+	if ((err = zg_authz_check(app->authz, &req->principal, req->client_ip,
+	    req->resource_path, r->action, &ctx, &dec, &req->em)) != ZG_OK)
+		return err;
+	if (dec.allowed)
+		return ZG_OK;
+	zg_log_info("access denied", ZGF_S("request_id", req->request_id),
+	    ZGF_S("user_id", req->principal.user_id),
+	    ZGF_S("resource", req->resource_path), ZGF_S("action", r->action),
+	    ZGF_S("reason", dec.reason));
+	return zg_authz_denied(&req->principal, req->resource_path, r->action,
+	    &dec, hide, &req->em);
+}
+
+zg_err
+zg_req_may(zg_app *app, zg_request *req, const char *resource,
+    const char *action, const char *owner, bool *allowed)
+{
+	zg_authz_context ctx;
+	zg_authz_decision dec;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.resource_owner_id = owner;
+	zg_err err = zg_authz_check(app->authz, &req->principal, req->client_ip,
+	    resource, action, &ctx, &dec, &req->em);
+	*allowed = err == ZG_OK && dec.allowed;
+	return err;
+}
+
 /* Runs every step before the handler. Returns ZG_OK to go on. */
 static zg_err
 pre_handler(zg_app *app, zg_request *req, enum stage *stage)
@@ -111,10 +198,12 @@ pre_handler(zg_app *app, zg_request *req, enum stage *stage)
 			return zg_fail(&req->em, ZG_ERR_SEALED, "the vault is "
 			    "sealed; unseal it with POST /v1/sys/unseal");
 		*stage = STAGE_AUTHN;
-		err = zg_authn_bearer(&app->vault, req->authorization,
-		    zg_time_now_us(), &req->principal, &req->em);
+		err = zg_authenticate(app->authn, req->authorization,
+		    req->client_ip, zg_time_now_us(), &req->principal,
+		    &req->retry_after_s, &req->em);
 		if (err != ZG_OK) {
-			if (err == ZG_ERR_UNAUTHENTICATED)
+			if (err == ZG_ERR_UNAUTHENTICATED ||
+			    err == ZG_ERR_RATE_LIMITED)
 				zg_log_warn("authentication failed",
 				    ZGF_S("request_id", req->request_id),
 				    ZGF_S("client", req->client_ip),
@@ -123,8 +212,7 @@ pre_handler(zg_app *app, zg_request *req, enum stage *stage)
 		}
 		req->authenticated = true;
 		*stage = STAGE_AUTHZ;
-		if ((err = zg_authz_check(&req->principal, r->resource,
-		    r->action, NULL, &req->em)) != ZG_OK)
+		if ((err = authorize(app, req)) != ZG_OK)
 			return err;
 	}
 	/* An operation that must be audited does not run while the audit
@@ -175,7 +263,8 @@ fill_event(zg_request *req, enum stage stage, zg_err result,
 	ev->success = result == ZG_OK;
 	ev->event_type = r->event_type;
 	ev->resource = req->audit_resource[0] ? req->audit_resource :
-	    r->resource;
+	    req->resource_path[0] ? req->resource_path :
+	    r->resource ? r->resource : r->pattern;
 	ev->action = r->action;
 	if (stage == STAGE_AUTHN) {
 		ev->event_type = "authentication";

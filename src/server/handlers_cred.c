@@ -50,7 +50,8 @@ bad_id(zg_request *req, const char *id)
 	    "hex digits", q);
 }
 
-/* Loads the credential named by the path and checks the caller owns it. */
+/* Loads the credential named by the path; the pipeline has checked that
+ * the caller may act on it. */
 static zg_err
 load_owned(zg_app *app, zg_request *req, zg_cred_row *c)
 {
@@ -65,12 +66,6 @@ load_owned(zg_app *app, zg_request *req, zg_cred_row *c)
 	err = app->st->ops->cred_get(app->st, id, c);
 	if (err == ZG_ERR_NOT_FOUND)
 		return zg_fail(&req->em, err, "credential %s not found", id);
-	if (err != ZG_OK)
-		return err;
-	err = zg_authz_check(&req->principal, req->route->resource,
-	    req->route->action, c->owner, &req->em);
-	if (err == ZG_ERR_NOT_FOUND)
-		zg_fail(&req->em, err, "credential %s not found", id);
 	return err;
 }
 
@@ -204,30 +199,6 @@ out:
 	return err;
 }
 
-/* Parses a positive decimal query parameter in [1, max]. */
-static zg_err
-query_uint(zg_request *req, const char *key, uint64_t max, uint64_t *out,
-    bool *present)
-{
-	const char *v = zg_req_query(req, key);
-	*present = v != NULL;
-	if (v == NULL)
-		return ZG_OK;
-	char *end;
-	errno = 0;
-	unsigned long long n = strtoull(v, &end, 10);
-	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || n < 1 ||
-	    n > max) {
-		char q[ZG_QUOTE_MAX];
-		zg_quote_value(v, q, sizeof(q));
-		return zg_fail(&req->em, ZG_ERR_INVALID,
-		    "query parameter \"%s\" must be an integer from 1 to %llu; "
-		    "got \"%s\"", key, (unsigned long long)max, q);
-	}
-	*out = n;
-	return ZG_OK;
-}
-
 zg_err
 zg_h_cred_list(zg_app *app, zg_request *req)
 {
@@ -238,12 +209,18 @@ zg_h_cred_list(zg_app *app, zg_request *req)
 	size_t n = 0;
 	const char *after = zg_req_query(req, "after");
 
-	if ((err = query_uint(req, "limit", MAX_LIST_LIMIT, &limit,
+	if ((err = zg_req_query_uint(req, "limit", MAX_LIST_LIMIT, &limit,
 	    &present)) != ZG_OK)
 		return err;
 	if (after != NULL && !zg_cred_id_valid(after))
 		return bad_id(req, after);
-	const char *owner = req->principal.admin ? NULL : req->principal.user_id;
+	/* "list" shows the caller's own credentials; whoever may also
+	 * "list_all" sees everyone's. */
+	bool all;
+	if ((err = zg_req_may(app, req, "credentials", "list_all", NULL,
+	    &all)) != ZG_OK)
+		return err;
+	const char *owner = all ? NULL : req->principal.user_id;
 	if ((err = app->st->ops->cred_list(app->st, owner, after, limit, &rows,
 	    &n)) != ZG_OK)
 		return err;
@@ -299,7 +276,7 @@ zg_h_cred_value(zg_app *app, zg_request *req)
 
 	if ((err = load_owned(app, req, &c)) != ZG_OK)
 		goto out;
-	if ((err = query_uint(req, "version", UINT32_MAX, &version,
+	if ((err = zg_req_query_uint(req, "version", UINT32_MAX, &version,
 	    &present)) != ZG_OK)
 		goto out;
 	if ((err = zg_vault_cred_value(&app->vault, &c, (uint32_t)version,
@@ -438,4 +415,20 @@ out:
 	json_decref(body);
 	zg_cred_row_free(&c);
 	return err;
+}
+
+zg_err
+zg_owner_credential(zg_app *app, zg_request *req, char *owner)
+{
+	zg_cred_row c;
+	zg_err err;
+	owner[0] = '\0';
+	if (!zg_cred_id_valid(req->params[0]))
+		return bad_id(req, req->params[0]);
+	if ((err = app->st->ops->cred_get(app->st, req->params[0], &c)) !=
+	    ZG_OK)
+		return err;
+	snprintf(owner, ZG_USER_MAX, "%s", c.owner);
+	zg_cred_row_free(&c);
+	return ZG_OK;
 }

@@ -105,6 +105,11 @@ send_response(struct http_req *hr)
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	MHD_add_response_header(resp, "X-Request-Id", req->request_id);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (req->status == 429 && req->retry_after_s > 0) {
+		char ra[24];
+		snprintf(ra, sizeof(ra), "%lld", (long long)req->retry_after_s);
+		MHD_add_response_header(resp, "Retry-After", ra);
+	}
 	if (req->status == 405 && hr->allow[0] != '\0')
 		MHD_add_response_header(resp, "Allow", hr->allow);
 	ret = MHD_queue_response(hr->conn, (unsigned)req->status, resp);

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "authn/authenticator.h"
+#include "authz/authz.h"
+#include "keys/keys.h"
 #include "base/jsonutil.h"
 #include "base/log.h"
 #include "cli/cli.h"
@@ -110,6 +113,31 @@ prepare_process(void)
 		    "at least 4096 KiB");
 }
 
+/*
+ * Opens the key manager, with the PKCS#11 backend when [pkcs11] module is
+ * set. A token that cannot be used stops the start: keys on it could not
+ * sign, and a daemon that pretends otherwise fails later and worse.
+ */
+static zg_err
+open_keys(zg_app *app, zg_errmsg *em)
+{
+	const zg_config *c = &app->cfg;
+	zg_pkcs11_config p11 = {
+		.module_path = c->pkcs11_module[0] ? c->pkcs11_module : NULL,
+		.token_label = c->pkcs11_token_label,
+		.pin_file = c->pkcs11_pin_file[0] ? c->pkcs11_pin_file : NULL,
+		.pin_env = c->pkcs11_pin_env[0] ? c->pkcs11_pin_env : NULL,
+	};
+	if (p11.module_path != NULL && c->pkcs11_token_label[0] == '\0')
+		return zg_fail(em, ZG_ERR_CONFIG, "[pkcs11] module is set but "
+		    "token_label is not; the token is chosen by its label");
+	zg_err err = zg_keys_open(app->st, app->kr, &p11, &app->keys, em);
+	if (err == ZG_OK && p11.module_path != NULL)
+		zg_log_info("PKCS#11 token ready", ZGF_S("module", p11.module_path),
+		    ZGF_S("token_label", p11.token_label));
+	return err;
+}
+
 int
 zg_cmd_serve(int argc, char **argv)
 {
@@ -158,6 +186,14 @@ zg_cmd_serve(int argc, char **argv)
 	if (zg_keyring_sealed(app.kr))
 		zg_log_warn("the vault is sealed; unseal it with 'zguard unseal' "
 		    "or POST /v1/sys/unseal");
+	if ((err = zg_authz_open(app.st, app.cfg.authz_default_roles,
+	    &app.authz, &em)) != ZG_OK)
+		goto out;
+	if ((err = zg_authenticator_open(&app.cfg, &app.vault, &app.authn,
+	    &em)) != ZG_OK)
+		goto out;
+	if ((err = open_keys(&app, &em)) != ZG_OK)
+		goto out;
 	if ((err = zg_audit_open(app.st, app.kr, &app.cfg, &app.audit,
 	    &em)) != ZG_OK)
 		goto out;
@@ -181,6 +217,9 @@ out:
 	}
 	zg_server_stop(app.server);
 	zg_audit_close(app.audit);
+	zg_authenticator_close(app.authn);
+	zg_keys_close(app.keys);
+	zg_authz_close(app.authz);
 	zg_keyring_close(app.kr);
 	if (app.st != NULL)
 		app.st->ops->close(app.st);

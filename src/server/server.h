@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "authn/authn.h"
+#include "authz/model.h"
 #include "base/buf.h"
 #include "base/config.h"
 #include "base/errmsg.h"
@@ -41,6 +42,9 @@ typedef struct zg_app {
 	zg_keyring *kr;
 	zg_vault vault;
 	struct zg_audit *audit;     /* NULL until the audit log is wired */
+	struct zg_authz *authz;
+	struct zg_authenticator *authn;
+	struct zg_keys *keys;
 	struct zg_server *server;
 } zg_app;
 
@@ -61,12 +65,23 @@ enum {
 	                            worker */
 };
 
+/*
+ * Reads the owner of the object a request names into owner (ZG_USER_MAX
+ * bytes); "" when it has none. ZG_ERR_NOT_FOUND when there is no object,
+ * which the handler then reports.
+ */
+typedef zg_err (*zg_owner_fn)(zg_app *app, zg_request *req, char *owner);
+
 typedef struct zg_route {
 	const char *method;
 	const char *pattern;      /* "/v1/credentials/{id}/value" */
 	zg_handler_fn handler;
-	const char *resource;     /* for zg_authz_check */
+	/* The permission engine's resource path, with {name} standing for
+	 * the path parameter of that name, and the action. NULL only for
+	 * the routes that need no principal: health and unseal. */
+	const char *resource;
 	const char *action;
+	zg_owner_fn owner;        /* NULL: the resource has no owner */
 	const char *event_type;   /* audit eventType; NULL records nothing */
 	unsigned flags;
 	const char *query_params; /* comma-separated accepted names, or NULL */
@@ -96,6 +111,11 @@ struct zg_request {
 	zg_buf body;
 	zg_principal principal;
 	bool authenticated;
+	/* The route's resource path with this request's parameters, and
+	 * the owner of the object it names ("" when none). */
+	char resource_path[ZG_AUTHZ_PATTERN_MAX + 1];
+	char resource_owner[ZG_USER_MAX];
+	int64_t retry_after_s;     /* for a 429, the Retry-After header */
 	int64_t start_us;
 
 	/* Response, set by the handler or by the pipeline. */
@@ -115,6 +135,25 @@ struct zg_request {
 
 /* The route table, terminated by a row whose method is NULL. */
 extern const zg_route zg_routes[];
+
+/*
+ * Writes the route's resource path for req into out, with each {name}
+ * replaced by the path parameter of that name. ZG_ERR_INVALID (in
+ * req->em) for a parameter that is not one plain path segment.
+ */
+zg_err zg_route_resource(zg_request *req, char *out, size_t outsz);
+
+/* Parses a positive decimal query parameter in [1, max]. */
+zg_err zg_req_query_uint(zg_request *req, const char *key, uint64_t max,
+    uint64_t *out, bool *present);
+
+/*
+ * Asks whether the request's principal may perform action on resource,
+ * an object owned by owner (NULL: no owner). For handlers that act on
+ * more than the route's resource. Fails only when no decision can be made.
+ */
+zg_err zg_req_may(zg_app *app, zg_request *req, const char *resource,
+    const char *action, const char *owner, bool *allowed);
 
 /*
  * Finds the route for method and path; captures {params} into req. Returns
@@ -180,6 +219,55 @@ zg_err zg_h_audit_consistency(zg_app *app, zg_request *req);
 zg_err zg_h_audit_events(zg_app *app, zg_request *req);
 zg_err zg_h_audit_record(zg_app *app, zg_request *req);
 zg_err zg_h_user_erase(zg_app *app, zg_request *req);
+zg_err zg_h_authz_check(zg_app *app, zg_request *req);
+zg_err zg_h_role_list(zg_app *app, zg_request *req);
+zg_err zg_h_role_create(zg_app *app, zg_request *req);
+zg_err zg_h_role_get(zg_app *app, zg_request *req);
+zg_err zg_h_role_update(zg_app *app, zg_request *req);
+zg_err zg_h_role_delete(zg_app *app, zg_request *req);
+zg_err zg_h_grant_list(zg_app *app, zg_request *req);
+zg_err zg_h_grant_create(zg_app *app, zg_request *req);
+zg_err zg_h_grant_delete(zg_app *app, zg_request *req);
+zg_err zg_h_sa_list(zg_app *app, zg_request *req);
+zg_err zg_h_sa_create(zg_app *app, zg_request *req);
+zg_err zg_h_sa_get(zg_app *app, zg_request *req);
+zg_err zg_h_sa_delete(zg_app *app, zg_request *req);
+zg_err zg_h_sa_token(zg_app *app, zg_request *req);
+
+/* Service account ids are this prefix and the account's name. */
+#define ZG_SERVICE_ACCOUNT_PREFIX "sa:"
+
+/*
+ * Creates a token for user_id of subject_type from body's "ttlSeconds"
+ * and "scope" and replies 201 with it; shared by the token routes.
+ */
+zg_err zg_token_reply(zg_app *app, zg_request *req, const char *user_id,
+    const char *subject_type, json_t *body);
+
+zg_err zg_h_key_create(zg_app *app, zg_request *req);
+zg_err zg_h_key_import(zg_app *app, zg_request *req);
+zg_err zg_h_key_list(zg_app *app, zg_request *req);
+zg_err zg_h_key_get(zg_app *app, zg_request *req);
+zg_err zg_h_key_disable(zg_app *app, zg_request *req);
+zg_err zg_h_key_enable(zg_app *app, zg_request *req);
+zg_err zg_h_key_rotate(zg_app *app, zg_request *req);
+zg_err zg_h_key_version_destroy(zg_app *app, zg_request *req);
+zg_err zg_h_key_version_disable(zg_app *app, zg_request *req);
+zg_err zg_h_key_version_enable(zg_app *app, zg_request *req);
+zg_err zg_h_sign_transaction(zg_app *app, zg_request *req);
+zg_err zg_h_sign_message(zg_app *app, zg_request *req);
+zg_err zg_h_sign_typed_data(zg_app *app, zg_request *req);
+zg_err zg_h_sign_digest(zg_app *app, zg_request *req);
+
+struct zg_key;
+/* Loads the key the path names into key (freed with zg_key_free). */
+zg_err zg_req_key(zg_app *app, zg_request *req, struct zg_key *key);
+
+/* Owner readers for the route table. */
+zg_err zg_owner_credential(zg_app *app, zg_request *req, char *owner);
+zg_err zg_owner_token(zg_app *app, zg_request *req, char *owner);
+zg_err zg_owner_path_user(zg_app *app, zg_request *req, char *owner);
+zg_err zg_owner_key(zg_app *app, zg_request *req, char *owner);
 
 /* Parses the body as a JSON object with only the allowed keys. An empty
  * body counts as {} when empty_ok is true. */

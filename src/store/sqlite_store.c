@@ -169,6 +169,15 @@ static const char *const migrations[] = {
 	"CREATE TABLE counters ("
 	"  name TEXT PRIMARY KEY,"
 	"  value INTEGER NOT NULL) WITHOUT ROWID;",
+
+	/*
+	 * 6: role-based access replaces the admin flag of tokens; a token
+	 * names the type of its subject and may carry a scope.
+	 */
+	"ALTER TABLE tokens DROP COLUMN admin;"
+	"ALTER TABLE tokens ADD COLUMN subject_type TEXT NOT NULL"
+	"  DEFAULT 'user';"
+	"ALTER TABLE tokens ADD COLUMN scope TEXT;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

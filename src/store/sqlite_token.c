@@ -6,7 +6,8 @@
 #include "base/log.h"
 
 #define TOKEN_COLUMNS                                                        \
-	"id, hash, user_id, admin, created_at, expires_at, revoked_at"
+	"id, hash, user_id, subject_type, scope, created_at, expires_at, "      \
+	"revoked_at"
 
 zg_err
 zg_sqlite_lease_insert(zg_store *st, const uint8_t hash[32],
@@ -138,15 +139,18 @@ zg_sqlite_token_insert(zg_store *st, const zg_token_row *t)
 	zg_sqlite_conn *conn = zg_sqlite_writer_acquire_conn(s);
 	if ((err = zg_sqlite_stmt(conn, ZG_STMT_TOKEN_INSERT,
 	    "INSERT INTO tokens (" TOKEN_COLUMNS
-	    ") VALUES (?, ?, ?, ?, ?, ?, ?)", &stmt, "token_insert")) != ZG_OK)
+	    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &stmt, "token_insert")) != ZG_OK)
 		goto out;
 	zg_sqlite_bind_text(stmt, 1, t->id, &rc);
 	zg_sqlite_bind_blob(stmt, 2, t->hash, sizeof(t->hash), &rc);
 	zg_sqlite_bind_text(stmt, 3, t->user_id, &rc);
-	zg_sqlite_bind_int64(stmt, 4, t->admin ? 1 : 0, &rc);
-	zg_sqlite_bind_int64(stmt, 5, t->created_at, &rc);
-	zg_sqlite_bind_time(stmt, 6, t->expires_at, &rc);
-	zg_sqlite_bind_time(stmt, 7, t->revoked_at, &rc);
+	zg_sqlite_bind_text(stmt, 4, t->subject_type[0] ? t->subject_type :
+	    "user", &rc);
+	if (t->scope[0] != '\0')
+		zg_sqlite_bind_text(stmt, 5, t->scope, &rc);
+	zg_sqlite_bind_int64(stmt, 6, t->created_at, &rc);
+	zg_sqlite_bind_time(stmt, 7, t->expires_at, &rc);
+	zg_sqlite_bind_time(stmt, 8, t->revoked_at, &rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
 	err = rc == SQLITE_DONE ? ZG_OK :
@@ -176,10 +180,14 @@ token_from_row(sqlite3_stmt *stmt, zg_token_row *t, const char *op)
 	if ((err = zg_sqlite_column_text(stmt, 2, t->user_id,
 	    sizeof(t->user_id), op)) != ZG_OK)
 		return err;
-	t->admin = sqlite3_column_int(stmt, 3) != 0;
-	t->created_at = sqlite3_column_int64(stmt, 4);
-	t->expires_at = sqlite3_column_int64(stmt, 5);
-	t->revoked_at = sqlite3_column_int64(stmt, 6);
+	if ((err = zg_sqlite_column_text(stmt, 3, t->subject_type,
+	    sizeof(t->subject_type), op)) != ZG_OK ||
+	    (err = zg_sqlite_column_text(stmt, 4, t->scope, sizeof(t->scope),
+	    op)) != ZG_OK)
+		return err;
+	t->created_at = sqlite3_column_int64(stmt, 5);
+	t->expires_at = sqlite3_column_int64(stmt, 6);
+	t->revoked_at = sqlite3_column_int64(stmt, 7);
 	return ZG_OK;
 }
 

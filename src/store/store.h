@@ -61,11 +61,15 @@ typedef struct zg_cred_version_row {
 	int64_t created_at;
 } zg_cred_version_row;
 
+#define ZG_SCOPE_MAX 4096     /* a token's scope as JSON text, with the NUL */
+#define ZG_SUBJECT_TYPE_MAX 24
+
 typedef struct zg_token_row {
 	char id[ZG_ID_MAX];
 	uint8_t hash[32];         /* HMAC-SHA-256 of the token */
 	char user_id[ZG_USER_MAX];
-	bool admin;
+	char subject_type[ZG_SUBJECT_TYPE_MAX]; /* "user", "service_account" */
+	char scope[ZG_SCOPE_MAX]; /* JSON array of permissions; "" unscoped */
 	int64_t created_at;
 	int64_t expires_at;       /* 0: never */
 	int64_t revoked_at;       /* 0: not revoked */

@@ -473,6 +473,8 @@ token_user_isolation(void **state)
 	zgt_resp_free(&r);
 }
 
+/* A member may make tokens for itself, not for anyone else, and may not
+ * touch the vault's keys. */
 static void
 token_user_not_admin(void **state)
 {
@@ -481,6 +483,8 @@ token_user_not_admin(void **state)
 	snprintf(user, sizeof(user), "bob-%u", seed);
 	create_token(user, NULL, token, sizeof(token), tok_id, sizeof(tok_id));
 	snprintf(body, sizeof(body), "{\"userId\":\"%s\"}", user);
+	check_status("POST", "/v1/tokens", token, body, 201, NULL);
+	snprintf(body, sizeof(body), "{\"userId\":\"other-%u\"}", seed);
 	check_status("POST", "/v1/tokens", token, body, 403, "forbidden");
 	check_status("POST", "/v1/sys/rotate-root", token, "{}", 403,
 	    "forbidden");

@@ -160,9 +160,10 @@ test_open_twice(void **state)
 	f->st = NULL;
 	/*
 	 * Migration 1 is the initial schema, 2 adds the audit log, 3 its
-	 * search index and 4 the bucket in the search index's key.
+	 * search index, 4 the bucket in the search index's key, 5 generic
+	 * objects and 6 token scopes.
 	 */
-	assert_int_equal(user_version_of(f->db_path), 4);
+	assert_int_equal(user_version_of(f->db_path), 6);
 	assert_int_equal(zg_store_sqlite_open(f->dir, &f->st), ZG_OK);
 }
 
@@ -746,7 +747,8 @@ test_token_roundtrip(void **state)
 	zg_token_row t, out;
 
 	make_token(&t, "tok_1", 0x44, "alice");
-	t.admin = true;
+	snprintf(t.subject_type, sizeof(t.subject_type), "service_account");
+	snprintf(t.scope, sizeof(t.scope), "[{\"resource\":\"keys/*\"}]");
 	t.expires_at = T0 + 100;
 	assert_int_equal(f->st->ops->token_insert(f->st, &t), ZG_OK);
 
@@ -755,7 +757,8 @@ test_token_roundtrip(void **state)
 	assert_string_equal(out.id, "tok_1");
 	assert_memory_equal(out.hash, t.hash, sizeof(t.hash));
 	assert_string_equal(out.user_id, "alice");
-	assert_true(out.admin);
+	assert_string_equal(out.subject_type, "service_account");
+	assert_string_equal(out.scope, "[{\"resource\":\"keys/*\"}]");
 	assert_int_equal(out.created_at, T0);
 	assert_int_equal(out.expires_at, T0 + 100);
 	assert_int_equal(out.revoked_at, 0);

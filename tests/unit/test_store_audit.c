@@ -953,10 +953,19 @@ test_catch_up_max_index(void **state)
 	    (const uint64_t[]){INT64_MAX}, 1);
 }
 
+/* SQL that removes what migrations 5 and 6 added. */
+#define UNDO_SCHEMA_5_AND_6                                                  \
+	"DROP TABLE objects;"                                                \
+	"DROP TABLE counters;"                                               \
+	"ALTER TABLE tokens DROP COLUMN subject_type;"                       \
+	"ALTER TABLE tokens DROP COLUMN scope;"                              \
+	"ALTER TABLE tokens ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;"
+
 /*
  * Turns the database back into schema version 2, with the two column
- * indexes and without the search table, and reopens it, so migrations 3
- * and 4 run on the stored events.
+ * indexes and without the search table (nor the objects and token columns
+ * of later versions), and reopens it, so migrations 3 and later run on
+ * the stored events.
  */
 static void
 reopen_from_schema_2(struct fixture *f)
@@ -969,6 +978,7 @@ reopen_from_schema_2(struct fixture *f)
 	    "  ON audit_events (user_hmac, leaf_index);"
 	    "CREATE INDEX audit_events_resource"
 	    "  ON audit_events (resource_hmac, leaf_index);"
+	    UNDO_SCHEMA_5_AND_6
 	    "PRAGMA user_version=2");
 	assert_int_equal(zg_store_sqlite_open(f->dir, &f->st), ZG_OK);
 }
@@ -982,7 +992,7 @@ test_migration_backfill(void **state)
 	assert_int_equal(catch_up(f->st, 7), 7);
 	reopen_from_schema_2(f);
 
-	assert_int_equal(query_int(f->db_path, "PRAGMA user_version"), 4);
+	assert_int_equal(query_int(f->db_path, "PRAGMA user_version"), 6);
 	assert_int_equal(query_int(f->db_path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE name LIKE 'audit_events_%'"), 0);
 	assert_int_equal(query_int(f->db_path,
@@ -1034,6 +1044,7 @@ reopen_from_schema_3(struct fixture *f)
 	    "  WHERE leaf_index <= (SELECT last_indexed FROM audit_search_cursor)"
 	    "  UNION ALL SELECT 1, resource_hmac, leaf_index FROM audit_events"
 	    "  WHERE leaf_index <= (SELECT last_indexed FROM audit_search_cursor);"
+	    UNDO_SCHEMA_5_AND_6
 	    "PRAGMA user_version=3");
 	assert_int_equal(query_int(f->db_path, "SELECT count(*) FROM "
 	    "pragma_table_info('audit_search') WHERE name='bucket'"), 0);
@@ -1049,7 +1060,7 @@ test_migration_buckets(void **state)
 	assert_int_equal(catch_up(f->st, 16), 200005);
 	reopen_from_schema_3(f);
 
-	assert_int_equal(query_int(f->db_path, "PRAGMA user_version"), 4);
+	assert_int_equal(query_int(f->db_path, "PRAGMA user_version"), 6);
 	assert_int_equal(query_int(f->db_path, "SELECT count(*) FROM "
 	    "pragma_table_info('audit_search') WHERE name='bucket'"), 1);
 	/* The rebuild kept the cursor and indexed the 16 events below it. */
@@ -1076,7 +1087,7 @@ test_migration_buckets_unindexed(void **state)
 
 	append_spread(f->st);
 	reopen_from_schema_3(f);
-	assert_int_equal(query_int(f->db_path, "PRAGMA user_version"), 4);
+	assert_int_equal(query_int(f->db_path, "PRAGMA user_version"), 6);
 	assert_int_equal(query_int(f->db_path,
 	    "SELECT last_indexed FROM audit_search_cursor"), -1);
 	assert_int_equal(query_int(f->db_path,

@@ -316,18 +316,20 @@ zg_authz_denied(const zg_principal *p, const char *resource_path,
 zg_err
 zg_authz_write(zg_authz *a, const zg_obj_op *ops, size_t n, zg_errmsg *em)
 {
-	zg_obj_op all[16];
+	zg_obj_op *all = calloc(n + 1, sizeof(*all));
 	zg_obj_row v;
 	size_t failed = 0;
 	zg_err err;
 
-	if (n + 1 > sizeof(all) / sizeof(all[0]))
-		return ZG_ERR_INTERNAL;
+	if (all == NULL)
+		return ZG_ERR_NOMEM;
 	memcpy(all, ops, n * sizeof(*ops));
 	memset(&v, 0, sizeof(v));
 	snprintf(v.id, sizeof(v.id), "%s", ZG_AUTHZ_VERSION_COUNTER);
 	all[n] = (zg_obj_op){ZG_OBJ_COUNTER, &v, 0, 1};
-	if ((err = a->st->ops->obj_apply(a->st, all, n + 1, &failed)) != ZG_OK)
+	err = a->st->ops->obj_apply(a->st, all, n + 1, &failed);
+	free(all);
+	if (err != ZG_OK)
 		return err;
 	return maybe_sync(a, true, em);
 }

@@ -23,6 +23,11 @@ static const struct command commands[] = {
 	{"cred", zg_cmd_cred, "store, read, rotate, revoke and lease credentials"},
 	{"token", zg_cmd_token, "create and revoke API tokens"},
 	{"audit", zg_cmd_audit, "read and verify the audit log"},
+	{"key", zg_cmd_key, "create, sign with, back up and restore signing keys"},
+	{"role", zg_cmd_role, "manage roles and their permissions"},
+	{"grant", zg_cmd_grant, "grant roles to users and revoke them"},
+	{"sa", zg_cmd_sa, "manage service accounts and their tokens"},
+	{"authz", zg_cmd_authz, "ask whether a user may act on a resource"},
 	{NULL, NULL, NULL},
 };
 

@@ -49,4 +49,13 @@ int zg_cmd_token(int argc, char **argv);
  */
 int zg_cmd_audit(int argc, char **argv);
 
+/* `zguard key ...`, in key_cmd.c */
+int zg_cmd_key(int argc, char **argv);
+
+/* `zguard role|grant|sa|authz ...`, in role_cmd.c */
+int zg_cmd_role(int argc, char **argv);
+int zg_cmd_grant(int argc, char **argv);
+int zg_cmd_sa(int argc, char **argv);
+int zg_cmd_authz(int argc, char **argv);
+
 #endif

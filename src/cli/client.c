@@ -338,7 +338,9 @@ zg_client_request_or_report(zg_client *c, const char *method,
 	    zg_buf_append_str(&url, path) != ZG_OK ||
 	    zg_buf_append_u8(&url, 0) != ZG_OK)
 		goto nomem;
-	bool is_post = strcmp(method, "POST") == 0;
+	/* POST and PUT carry a JSON body; PUT replaces a resource. */
+	bool is_post = strcmp(method, "POST") == 0 ||
+	    strcmp(method, "PUT") == 0;
 	if (body != NULL) {
 		if (json_dump_callback(body, append_json, &req,
 		    JSON_COMPACT) != 0)
@@ -390,6 +392,8 @@ zg_client_request_or_report(zg_client *c, const char *method,
 		curl_easy_setopt(curl, CURLOPT_POST, 1L);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, (char *)req.data);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)req.len);
+		if (strcmp(method, "PUT") == 0)
+			curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 	} else if (strcmp(method, "GET") != 0)
 		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 

@@ -1,6 +1,6 @@
 /*
- * Grants of roles (/v1/users/{userId}/roles), service accounts
- * (/v1/service-accounts) and the decision point (/v1/authz/check).
+ * Grants of roles (/v1/users/{userId}/roles) and service accounts
+ * (/v1/service-accounts).
  *
  * Granting is guarded twice: the route needs "grant" on
  * users/{userId}/roles, and the caller also needs "grant" on
@@ -332,13 +332,25 @@ out:
 zg_err
 zg_h_sa_get(zg_app *app, zg_request *req)
 {
-	zg_obj_row row;
+	char prefix[ZG_OBJ_ID_MAX + 1];
+	zg_obj_row row, *grants = NULL;
+	size_t n = 0;
 	zg_err err;
 	if ((err = sa_get(app, req, &row)) != ZG_OK)
 		return err;
-	zg_req_reply(req, 200, sa_reply(&row));
+	snprintf(prefix, sizeof(prefix), "%s/", row.id);
+	if ((err = app->st->ops->obj_list(app->st, ZG_AUTHZ_KIND_GRANT, NULL,
+	    prefix, NULL, MAX_GRANTS, &grants, &n)) == ZG_OK) {
+		json_t *reply = sa_reply(&row), *roles = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(roles, json_string(grants[i].id +
+			    strlen(prefix)));
+		json_object_set_new(reply, "roles", roles);
+		zg_req_reply(req, 200, reply);
+	}
+	zg_obj_rows_free(grants, n);
 	zg_obj_row_free(&row);
-	return ZG_OK;
+	return err;
 }
 
 zg_err
@@ -375,7 +387,7 @@ zg_h_sa_delete(zg_app *app, zg_request *req)
 		return err;
 	snprintf(prefix, sizeof(prefix), "%s/", row.id);
 	if ((err = app->st->ops->obj_list(app->st, ZG_AUTHZ_KIND_GRANT, NULL,
-	    prefix, NULL, 14, &grants, &n)) != ZG_OK)
+	    prefix, NULL, MAX_GRANTS, &grants, &n)) != ZG_OK)
 		goto out;
 	if ((ops = calloc(n + 1, sizeof(*ops))) == NULL) {
 		err = ZG_ERR_NOMEM;

@@ -199,6 +199,8 @@ pattern_match(const char *pattern, const char *path, zg_request *req)
 				    ZG_PARAM_MAX - 1;
 				memcpy(req->params[nparams], s, n);
 				req->params[nparams][n] = '\0';
+				if (n < slen)
+					req->param_too_long = true;
 			}
 			nparams++;
 		} else if (plen != slen || memcmp(p, s, plen) != 0) {
@@ -241,7 +243,7 @@ zg_route_match(const char *method, const char *path, zg_request *req,
 }
 
 /* True if seg is one path segment the permission engine reads as plain
- * text: 1 to 160 bytes of letters, digits and ._:@+- */
+ * text: 1 to ZG_PARAM_MAX - 1 bytes of letters, digits and ._:@+- */
 static bool
 segment_valid(const char *seg)
 {
@@ -282,6 +284,9 @@ zg_route_resource(zg_request *req, char *out, size_t outsz)
 	const char *t = req->route->resource;
 	size_t len = 0;
 
+	if (req->param_too_long)
+		return zg_fail(&req->em, ZG_ERR_INVALID, "a path segment is "
+		    "longer than %d bytes", ZG_PARAM_MAX - 1);
 	while (*t != '\0') {
 		const char *piece = t;
 		size_t n = 1;

@@ -101,6 +101,7 @@ struct zg_request {
 	char path[512];
 	char params[ZG_MAX_PARAMS][ZG_PARAM_MAX];
 	size_t nparams;
+	bool param_too_long;       /* a parameter was cut to ZG_PARAM_MAX - 1 */
 	struct zg_query_arg query[ZG_MAX_QUERY];
 	size_t nquery;
 	bool query_overflow;

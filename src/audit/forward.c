@@ -23,8 +23,8 @@
  * its old cursor and sends what was recorded in between.
  *
  * The syslog sink sends only critical events: those whose kind (the
- * resource up to its first ':', '_', then the action, as in
- * "credential_revoke") is in audit_critical_events. It also derives
+ * resource's first path segment, '_', then the action, as in
+ * "credentials_revoke") is in audit_critical_events. It also derives
  * "authentication_failure_burst": 5 failed authentications from one
  * ipAddress within 60 s of event time give one message, at most one per
  * address per 60 s. zg_forwarder_alert sends a message that is not in the

@@ -20,7 +20,7 @@ void
 fwd_event_kind(const char *resource, const char *action, char *out,
     size_t outsz)
 {
-	size_t n = strcspn(resource, ":");
+	size_t n = strcspn(resource, ":/");
 	snprintf(out, outsz, "%.*s_%s", (int)n, resource, action);
 }
 

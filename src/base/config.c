@@ -35,9 +35,10 @@ zg_config_defaults(zg_config *cfg)
 	snprintf(cfg->authz_default_roles, sizeof(cfg->authz_default_roles),
 	    "member");
 	snprintf(cfg->audit_critical_events, sizeof(cfg->audit_critical_events),
-	    "authentication_failure_burst,credential_revoke,token_revoke,"
-	    "sys_rotate_root,sys_rotate_kek,user_erase,audit_failure,"
-	    "audit_recover");
+	    "authentication_failure_burst,credentials_revoke,tokens_revoke,"
+	    "sys_rotate_root,sys_rotate_kek,users_erase,users_grant,"
+	    "users_revoke,roles_update,roles_delete,keys_destroy,"
+	    "audit_failure,audit_recover");
 }
 
 zg_err

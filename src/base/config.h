@@ -21,7 +21,7 @@
  *   max_metadata_bytes = 16384
  *   syslog = tcp://127.0.0.1:6514
  *   json_file = /var/log/zguard/audit.jsonl
- *   critical_events = credential_revoke,token_revoke,sys_rotate_root,...
+ *   critical_events = credentials_revoke,tokens_revoke,sys_rotate_root,...
  */
 #ifndef ZG_BASE_CONFIG_H
 #define ZG_BASE_CONFIG_H

@@ -8,6 +8,8 @@
 #include "authn/authenticator.h"
 #include "authz/authz.h"
 #include "base/jsonutil.h"
+#include "chain/chain.h"
+#include "crypto/secp256k1.h"
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "server/server.h"
@@ -123,6 +125,43 @@ check_query(zg_request *req)
 }
 
 /*
+ * Reads request.amount, request.chainId and request.to from a transaction
+ * body for conditions. A body that does not parse leaves them unset: the
+ * handler reports it, and a condition on a missing attribute fails.
+ */
+static void
+tx_attrs(zg_request *req, zg_authz_context *ctx, char amount[ZG_U256_DEC_LEN],
+    char chain[ZG_U256_DEC_LEN], char to[43])
+{
+	json_t *body = NULL, *v;
+	zg_errmsg em;
+	zg_u256 n;
+	uint8_t addr[20];
+
+	if (zg_json_parse_object((const char *)req->body.data, req->body.len,
+	    &body, &em) != ZG_OK)
+		return;
+	if ((v = json_object_get(body, "value")) != NULL &&
+	    zg_u256_from_json(v, "value", &n, &em) == ZG_OK) {
+		zg_u256_to_dec(&n, amount);
+		ctx->amount = amount;
+	} else if (v == NULL) {
+		ctx->amount = "0";
+	}
+	if ((v = json_object_get(body, "chainId")) != NULL &&
+	    zg_u256_from_json(v, "chainId", &n, &em) == ZG_OK) {
+		zg_u256_to_dec(&n, chain);
+		ctx->chain_id = chain;
+	}
+	if ((v = json_object_get(body, "to")) != NULL && json_is_string(v) &&
+	    zg_eth_address_parse(json_string_value(v), addr) == ZG_OK) {
+		zg_eth_address_hex(addr, to);
+		ctx->to = to;
+	}
+	json_decref(body);
+}
+
+/*
  * Checks the route's resource and action for the principal. For an
  * object with an owner, a denial reads as "not found" unless the caller
  * owns it, so that nobody learns which ids exist by probing.
@@ -133,10 +172,13 @@ authorize(zg_app *app, zg_request *req)
 	const zg_route *r = req->route;
 	zg_authz_context ctx;
 	zg_authz_decision dec;
+	char amount[ZG_U256_DEC_LEN], chain[ZG_U256_DEC_LEN], to[43];
 	bool hide = false;
 	zg_err err;
 
 	memset(&ctx, 0, sizeof(ctx));
+	if (r->flags & ZG_ROUTE_TX_ATTRS)
+		tx_attrs(req, &ctx, amount, chain, to);
 	if ((err = zg_route_resource(req, req->resource_path,
 	    sizeof(req->resource_path))) != ZG_OK)
 		return err;

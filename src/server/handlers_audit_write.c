@@ -164,7 +164,8 @@ zg_h_user_erase(zg_app *app, zg_request *req)
 	if ((err = zg_req_json(req, allowed, true, &body)) != ZG_OK)
 		return err;
 	json_decref(body);
-	snprintf(req->audit_resource, sizeof(req->audit_resource), "user:%s", user);
+	snprintf(req->audit_resource, sizeof(req->audit_resource), "users/%s",
+	    user);
 	if ((err = zg_audit_erase_user(app->audit, user)) != ZG_OK)
 		return err;
 	zg_log_info("erased a user's audit personal data", ZGF_S("user_id", user));

@@ -62,7 +62,7 @@ load_owned(zg_app *app, zg_request *req, zg_cred_row *c)
 	if (!zg_cred_id_valid(id))
 		return bad_id(req, id);
 	snprintf(req->audit_resource, sizeof(req->audit_resource),
-	    "credential:%s", id);
+	    "credentials/%s", id);
 	err = app->st->ops->cred_get(app->st, id, c);
 	if (err == ZG_ERR_NOT_FOUND)
 		return zg_fail(&req->em, err, "credential %s not found", id);
@@ -189,7 +189,7 @@ zg_h_cred_create(zg_app *app, zg_request *req)
 	    &c, &req->em)) != ZG_OK)
 		goto out;
 	snprintf(req->audit_resource, sizeof(req->audit_resource),
-	    "credential:%s", c.id);
+	    "credentials/%s", c.id);
 	zg_req_reply(req, 201, cred_json(&c));
 out:
 	zg_cred_row_free(&c);
@@ -403,7 +403,7 @@ zg_h_lease_redeem(zg_app *app, zg_request *req)
 	    &value, &len, &version, &req->em);
 	if (c.id[0] != '\0')
 		snprintf(req->audit_resource, sizeof(req->audit_resource),
-		    "credential:%s", c.id);
+		    "credentials/%s", c.id);
 	if (err != ZG_OK)
 		goto out;
 	reply_value(req, 200, value, len, version, c.id);

@@ -48,6 +48,17 @@ zg_owner_key(zg_app *app, zg_request *req, char *owner)
 	return ZG_OK;
 }
 
+/* Rejects a body on routes that take none (an empty body or {} is fine). */
+static zg_err
+no_body(zg_request *req)
+{
+	static const char *const none[] = {NULL};
+	json_t *body = NULL;
+	zg_err err = zg_req_json(req, none, true, &body);
+	json_decref(body);
+	return err;
+}
+
 /* Loads the key the path names (its owner was checked by the pipeline). */
 zg_err
 zg_req_key(zg_app *app, zg_request *req, zg_key *key)
@@ -251,6 +262,8 @@ set_disabled(zg_app *app, zg_request *req, bool disabled)
 {
 	zg_key key;
 	zg_err err;
+	if ((err = no_body(req)) != ZG_OK)
+		return err;
 	if ((err = zg_req_key(app, req, &key)) != ZG_OK)
 		return err;
 	zg_key_free(&key);
@@ -279,6 +292,8 @@ zg_h_key_rotate(zg_app *app, zg_request *req)
 {
 	zg_key key;
 	zg_err err;
+	if ((err = no_body(req)) != ZG_OK)
+		return err;
 	if ((err = zg_req_key(app, req, &key)) != ZG_OK)
 		return err;
 	zg_key_free(&key);
@@ -311,6 +326,8 @@ version_op(zg_app *app, zg_request *req, int op)
 	uint32_t version;
 	zg_key key;
 	zg_err err;
+	if ((err = no_body(req)) != ZG_OK)
+		return err;
 	if ((err = zg_req_key(app, req, &key)) != ZG_OK)
 		return err;
 	zg_key_free(&key);

@@ -65,7 +65,7 @@ zg_h_rotate_root(zg_app *app, zg_request *req)
 		goto out;
 	if ((err = zg_keyring_rotate_root(app->kr, &version, &n)) != ZG_OK)
 		goto out;
-	snprintf(req->audit_resource, sizeof(req->audit_resource), "sys:root_key");
+	snprintf(req->audit_resource, sizeof(req->audit_resource), "sys/keys/root");
 	zg_req_reply(req, 200, json_pack("{s:I,s:I}", "rootVersion",
 	    (json_int_t)version, "rewrappedKeys", (json_int_t)n));
 out:
@@ -85,7 +85,7 @@ zg_h_rotate_kek(zg_app *app, zg_request *req)
 		goto out;
 	if ((err = zg_keyring_rotate_kek(app->kr, &version)) != ZG_OK)
 		goto out;
-	snprintf(req->audit_resource, sizeof(req->audit_resource), "sys:kek");
+	snprintf(req->audit_resource, sizeof(req->audit_resource), "sys/keys/kek");
 	zg_req_reply(req, 200, json_pack("{s:I}", "kekVersion",
 	    (json_int_t)version));
 out:

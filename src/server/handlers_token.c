@@ -60,7 +60,7 @@ zg_token_reply(zg_app *app, zg_request *req, const char *user_id,
 	if ((err = zg_token_create(&app->vault, user_id, subject_type,
 	    scope[0] ? scope : NULL, ttl, token, &row)) != ZG_OK)
 		goto out;
-	snprintf(req->audit_resource, sizeof(req->audit_resource), "token:%s",
+	snprintf(req->audit_resource, sizeof(req->audit_resource), "tokens/%s",
 	    row.id);
 	json_t *reply = json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", row.id,
 	    "token", token, "userId", row.user_id, "subjectType",
@@ -155,7 +155,8 @@ zg_h_token_revoke(zg_app *app, zg_request *req)
 		    "invalid token id \"%s\": token ids look like tok_ followed "
 		    "by 24 hex digits", q);
 	}
-	snprintf(req->audit_resource, sizeof(req->audit_resource), "token:%s", id);
+	snprintf(req->audit_resource, sizeof(req->audit_resource), "tokens/%s",
+	    id);
 	err = app->st->ops->token_get(app->st, id, &row);
 	if (err == ZG_ERR_NOT_FOUND)
 		return zg_fail(&req->em, err, "token %s not found", id);

@@ -63,6 +63,10 @@ enum {
 	ZG_ROUTE_READ = 1 << 4,  /* handler only reads: runs on the HTTP thread
 	                            and waits for its audit event without a
 	                            worker */
+	ZG_ROUTE_TX_ATTRS = 1 << 5, /* the body is a transaction: its value,
+	                               chainId and to are request.amount,
+	                               request.chainId and request.to for
+	                               conditions */
 };
 
 /*

@@ -493,7 +493,7 @@ event_fields_of_create(void **state)
 	json_t *item = find_request(items, rid);
 	assert_non_null(item);
 	json_t *ev = json_object_get(item, "event");
-	snprintf(resource, sizeof(resource), "credential:%s", id);
+	snprintf(resource, sizeof(resource), "credentials/%s", id);
 	assert_string_equal(jstr(ev, "eventType"), "credential_access");
 	assert_string_equal(jstr(ev, "resource"), resource);
 	assert_string_equal(jstr(ev, "action"), "create");
@@ -1027,7 +1027,7 @@ search_by_user_and_resource(void **state)
 		    "userId"), "alice");
 	json_decref(items);
 
-	snprintf(query, sizeof(query), "&resource=credential:%s", id);
+	snprintf(query, sizeof(query), "&resource=credentials/%s", id);
 	items = events_from(0, query, srv.token);
 	/* Created and read by alice, then read by admin. */
 	assert_int_equal(json_array_size(items), 3);
@@ -1134,7 +1134,7 @@ erase_keeps_proofs(void **state)
 	assert_non_null(item);
 	ev = json_object_get(item, "event");
 	assert_string_equal(jstr(ev, "eventType"), "configuration_change");
-	assert_string_equal(jstr(ev, "resource"), "user:alice-erase");
+	assert_string_equal(jstr(ev, "resource"), "users/alice-erase");
 	assert_string_equal(jstr(ev, "action"), "erase");
 	assert_string_equal(jstr(ev, "userId"), "admin");
 	assert_true(json_is_true(json_object_get(ev, "success")));

@@ -333,8 +333,8 @@ revoke_sends_message(void **state)
 	char id[64], needle[96], msg[16384], v[256];
 	create_cred(&srv, id, sizeof(id));
 	revoke_cred(&srv, id);
-	snprintf(needle, sizeof(needle), "resource=\"credential:%s\"", id);
-	assert_true(wait_message(&tcp, "credential_revoke", needle, 10000, msg,
+	snprintf(needle, sizeof(needle), "resource=\"credentials/%s\"", id);
+	assert_true(wait_message(&tcp, "credentials_revoke", needle, 10000, msg,
 	    sizeof(msg)));
 
 	/* authpriv.notice for a success. */
@@ -365,7 +365,7 @@ revoke_sends_message(void **state)
 	assert_string_equal(json_string_value(json_object_get(ev, "ipAddress")),
 	    "127.0.0.1");
 	json_decref(ev);
-	assert_int_equal(count_messages(&tcp, "credential_revoke", needle), 1);
+	assert_int_equal(count_messages(&tcp, "credentials_revoke", needle), 1);
 }
 
 static void
@@ -394,8 +394,8 @@ failure_burst_sent_once(void **state)
 	char id[64], needle[96];
 	create_cred(&srv, id, sizeof(id));
 	revoke_cred(&srv, id);
-	snprintf(needle, sizeof(needle), "credential:%s", id);
-	assert_true(wait_message(&tcp, "credential_revoke", needle, 10000, NULL,
+	snprintf(needle, sizeof(needle), "credentials/%s", id);
+	assert_true(wait_message(&tcp, "credentials_revoke", needle, 10000, NULL,
 	    0));
 	assert_int_equal(count_messages(&tcp, "authentication_failure_burst",
 	    NULL), before + 1);
@@ -423,13 +423,13 @@ create_only_in_file(void **state)
 	create_cred(&srv, created, sizeof(created));
 	create_cred(&srv, revoked, sizeof(revoked));
 	revoke_cred(&srv, revoked);
-	snprintf(needle, sizeof(needle), "credential:%s", revoked);
-	assert_true(wait_message(&tcp, "credential_revoke", needle, 10000, NULL,
+	snprintf(needle, sizeof(needle), "credentials/%s", revoked);
+	assert_true(wait_message(&tcp, "credentials_revoke", needle, 10000, NULL,
 	    0));
 	/* Syslog is delivered in log order, so the create came before. */
 	assert_int_equal(count_messages(&tcp, NULL, created), 0);
 
-	snprintf(needle, sizeof(needle), "\"resource\":\"credential:%s\"",
+	snprintf(needle, sizeof(needle), "\"resource\":\"credentials/%s\"",
 	    created);
 	int64_t deadline = now_ms() + 10000;
 	while (count_file_lines(needle) == 0 && now_ms() < deadline)
@@ -493,13 +493,13 @@ collector_down_backlog(void **state)
 	sleep(2);
 	assert_int_equal(collector_start(&tcp, false, port), 0);
 	for (int i = 0; i < OPS; i++) {
-		snprintf(needle, sizeof(needle), "credential:%.63s", ids[i]);
-		assert_true(wait_message(&tcp, "credential_revoke", needle, 45000,
+		snprintf(needle, sizeof(needle), "credentials/%.63s", ids[i]);
+		assert_true(wait_message(&tcp, "credentials_revoke", needle, 45000,
 		    NULL, 0));
 	}
 	/* The JSON file did not wait for the collector. */
 	for (int i = 0; i < OPS; i++) {
-		snprintf(needle, sizeof(needle), "\"resource\":\"credential:%.63s\"",
+		snprintf(needle, sizeof(needle), "\"resource\":\"credentials/%.63s\"",
 		    ids[i]);
 		assert_int_equal(count_file_lines(needle), 2);
 	}
@@ -518,8 +518,8 @@ backlog_survives_restart(void **state)
 	assert_int_equal(zgt_daemon_stop(&srv), 0);
 	assert_int_equal(collector_start(&tcp, false, port), 0);
 	assert_int_equal(zgt_daemon_restart(&srv), 0);
-	snprintf(needle, sizeof(needle), "credential:%s", id);
-	assert_true(wait_message(&tcp, "credential_revoke", needle, 20000, NULL,
+	snprintf(needle, sizeof(needle), "credentials/%s", id);
+	assert_true(wait_message(&tcp, "credentials_revoke", needle, 20000, NULL,
 	    0));
 }
 
@@ -537,8 +537,8 @@ udp_sends_message(void **state)
 	assert_int_equal(zgt_daemon_start(&d, ini), 0);
 	create_cred(&d, id, sizeof(id));
 	revoke_cred(&d, id);
-	snprintf(needle, sizeof(needle), "resource=\"credential:%s\"", id);
-	assert_true(wait_message(&udp, "credential_revoke", needle, 10000, msg,
+	snprintf(needle, sizeof(needle), "resource=\"credentials/%s\"", id);
+	assert_true(wait_message(&udp, "credentials_revoke", needle, 10000, msg,
 	    sizeof(msg)));
 	/* One message per datagram: no octet-counting prefix. */
 	assert_true(strncmp(msg, "<85>1 ", 6) == 0);

@@ -20,6 +20,7 @@ struct zg_authenticator {
 	zg_magic_config magic;
 	zg_lockout *lockout;
 	char user_claim[64];
+	char oidc_prefix[32];          /* prepended to OIDC user ids */
 };
 
 zg_err
@@ -35,6 +36,8 @@ zg_authenticator_open(const zg_config *cfg, zg_vault *v,
 	a->vault = v;
 	snprintf(a->user_claim, sizeof(a->user_claim), "%s",
 	    cfg->oidc_user_claim[0] ? cfg->oidc_user_claim : "sub");
+	snprintf(a->oidc_prefix, sizeof(a->oidc_prefix), "%s",
+	    cfg->oidc_user_prefix);
 	if (cfg->oidc_issuer[0] != '\0') {
 		zg_oidc_config oc;
 		memset(&oc, 0, sizeof(oc));
@@ -128,8 +131,10 @@ claimed_subject(zg_authenticator *a, const char *t, size_t len, bool jwt,
 		claim = c ? json_loads(c, 0, NULL) : NULL;
 		s = json_string_value(json_object_get(claim, "iss"));
 	}
-	if (s != NULL && strlen(s) < outsz && zg_user_id_valid(s))
-		snprintf(out, outsz, "%s", s);
+	const char *prefix = jwt ? a->oidc_prefix : "";
+	if (s != NULL && strlen(prefix) + strlen(s) < outsz &&
+	    zg_user_id_valid(s))
+		snprintf(out, outsz, "%s%s", prefix, s);
 out:
 	json_decref(claim);
 	json_decref(j);
@@ -137,10 +142,11 @@ out:
 }
 
 static void
-from_identity(const zg_identity *id, zg_principal *out)
+from_identity(const zg_identity *id, const char *prefix, zg_principal *out)
 {
 	memset(out, 0, sizeof(*out));
-	snprintf(out->user_id, sizeof(out->user_id), "%s", id->user_id);
+	snprintf(out->user_id, sizeof(out->user_id), "%s%s", prefix,
+	    id->user_id);
 	snprintf(out->subject_type, sizeof(out->subject_type), "user");
 	snprintf(out->auth_method, sizeof(out->auth_method), "%s", id->method);
 	out->mfa = id->mfa;
@@ -153,7 +159,11 @@ from_identity(const zg_identity *id, zg_principal *out)
 	}
 }
 
-/* A service account's token works only while the account exists. */
+/*
+ * A service account's token works only while the account exists, and only
+ * for the account it was made for: an account deleted and created again
+ * under the same name does not revive the old account's tokens.
+ */
 static zg_err
 account_exists(zg_authenticator *a, const zg_principal *p, zg_errmsg *em)
 {
@@ -166,6 +176,10 @@ account_exists(zg_authenticator *a, const zg_principal *p, zg_errmsg *em)
 	if (err == ZG_ERR_NOT_FOUND)
 		return zg_fail(em, ZG_ERR_UNAUTHENTICATED, "service account %s "
 		    "was deleted", p->user_id);
+	if (err == ZG_OK && p->token_created_at < row.created_at)
+		err = zg_fail(em, ZG_ERR_UNAUTHENTICATED, "the token belongs to "
+		    "an earlier service account %s that was deleted",
+		    p->user_id);
 	zg_obj_row_free(&row);
 	return err;
 }
@@ -234,13 +248,15 @@ zg_authenticate(zg_authenticator *a, const char *header,
 		    "are not configured ([magic] client_id)");
 	else
 		err = zg_did_verify(&a->magic, t, len, now, &id, em);
-	if (err == ZG_OK && !zg_user_id_valid(id.user_id))
+	const char *prefix = jwt ? a->oidc_prefix : "";
+	if (err == ZG_OK && (!zg_user_id_valid(id.user_id) ||
+	    strlen(prefix) + strlen(id.user_id) >= ZG_USER_MAX))
 		err = zg_fail(em, ZG_ERR_UNAUTHENTICATED, "the token's user id "
-		    "has characters zguard does not accept in user ids (letters, "
-		    "digits and ._@:+-); map another claim with [oidc] "
-		    "user_claim");
+		    "is longer than 128 bytes with its prefix or has characters "
+		    "zguard does not accept in user ids (letters, digits and "
+		    "._@:+-); map another claim with [oidc] user_claim");
 	if (err == ZG_OK) {
-		from_identity(&id, out);
+		from_identity(&id, prefix, out);
 		zg_lockout_success(a->lockout, out->user_id);
 	}
 out:

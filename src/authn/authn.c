@@ -99,6 +99,7 @@ zg_authn_bearer(zg_vault *v, const char *header, int64_t now,
 	    row.subject_type[0] ? row.subject_type : "user");
 	snprintf(out->auth_method, sizeof(out->auth_method), "token");
 	memcpy(out->scope, row.scope, sizeof(out->scope));
+	out->token_created_at = row.created_at;
 	return ZG_OK;
 }
 

@@ -40,6 +40,7 @@ typedef struct zg_principal {
 	char roles[ZG_PRINCIPAL_ROLES_MAX][ZG_PRINCIPAL_ROLE_MAX];
 	unsigned nroles;
 	char scope[ZG_SCOPE_MAX];               /* "" when unscoped */
+	int64_t token_created_at;               /* zguard tokens only */
 } zg_principal;
 
 /*

@@ -117,7 +117,7 @@ zg_did_verify(const zg_magic_config *cfg, const char *token, size_t len,
 	size_t text_len;
 	json_t *arr = NULL, *claim = NULL;
 	uint8_t sig[ZG_SECP_SIG_LEN];
-	int recid;
+	int recid = -1;
 	int64_t ext, nbf;
 	json_error_t jerr;
 	zg_err err;

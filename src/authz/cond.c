@@ -174,6 +174,11 @@ parse_short(const char *s, const char *field, zg_authz_cond *out,
 	while (llen > 0 && s[llen - 1] == ' ')
 		llen--;
 	size_t oplen = (p[1] == '=') ? 2 : 1;
+	/* "<==", "=<" and the like are not operators; reject them instead
+	 * of reading the rest as a literal. */
+	if (p[oplen] != '\0' && strchr("=!<>", p[oplen]) != NULL)
+		return bad(em, field, "unknown operator; use ==, !=, <, <=, > "
+		    "or >=", s);
 	const char *r = p + oplen;
 	while (*r == ' ')
 		r++;

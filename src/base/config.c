@@ -27,6 +27,7 @@ zg_config_defaults(zg_config *cfg)
 	cfg->oidc_clock_skew_s = 60;
 	snprintf(cfg->oidc_user_claim, sizeof(cfg->oidc_user_claim), "sub");
 	snprintf(cfg->oidc_roles_claim, sizeof(cfg->oidc_roles_claim), "roles");
+	snprintf(cfg->oidc_user_prefix, sizeof(cfg->oidc_user_prefix), "oidc:");
 	cfg->magic_clock_skew_s = 60;
 	cfg->lockout_threshold = 10;
 	cfg->lockout_window_s = 300;
@@ -150,6 +151,9 @@ identity_entry(zg_config *cfg, const char *section, const char *name,
 	if (KEY("oidc", "user_claim"))
 		return copy_str(cfg->oidc_user_claim,
 		    sizeof(cfg->oidc_user_claim), value);
+	if (KEY("oidc", "user_prefix"))
+		return copy_str(cfg->oidc_user_prefix,
+		    sizeof(cfg->oidc_user_prefix), value);
 	if (KEY("oidc", "roles_claim"))
 		return copy_str(cfg->oidc_roles_claim,
 		    sizeof(cfg->oidc_roles_claim), value);

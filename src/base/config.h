@@ -66,6 +66,8 @@ typedef struct zg_config {
 	unsigned oidc_clock_skew_s;
 	char oidc_user_claim[64];
 	char oidc_roles_claim[64];
+	char oidc_user_prefix[32];       /* keeps IdP subjects apart from
+	                                    local users; default "oidc:" */
 
 	/* [magic]: Magic DID tokens; off while client_id is empty. */
 	char magic_client_id[256];

@@ -286,6 +286,11 @@ event_needed(zg_app *app, zg_request *req, enum stage stage, zg_err result)
 	if (stage == STAGE_HANDLER && (r->flags & ZG_ROUTE_AUDIT_SELF) &&
 	    result == ZG_OK)
 		return false;
+	/* A decision query that allowed is a read of policy, not of data;
+	 * its denials and failures are recorded. */
+	if (stage == STAGE_HANDLER && (r->flags & ZG_ROUTE_AUDIT_DENIALS) &&
+	    result == ZG_OK && !req->audit_anyway)
+		return false;
 	return true;
 }
 
@@ -311,7 +316,10 @@ fill_event(zg_request *req, enum stage stage, zg_err result,
 	if (stage == STAGE_AUTHN) {
 		ev->event_type = "authentication";
 		ev->action = "authenticate";
-	} else if (stage == STAGE_AUTHZ) {
+	} else if (stage == STAGE_AUTHZ || result == ZG_ERR_FORBIDDEN) {
+		/* Handlers that decide on more than the route's resource (a
+		 * token for another user, a role to grant) deny with
+		 * ZG_ERR_FORBIDDEN: every denial is an authorization event. */
 		ev->event_type = "authorization";
 	}
 	*meta = req->audit_metadata ? json_copy(req->audit_metadata) :

@@ -319,7 +319,8 @@ zg_h_sa_create(zg_app *app, zg_request *req)
 	if (err != ZG_OK)
 		goto out;
 	json_t *reply = sa_reply(sa);
-	json_object_set(reply, "roles", roles ? roles : json_array());
+	json_object_set_new(reply, "roles", roles ? json_incref(roles) :
+	    json_array());
 	zg_req_reply(req, 201, reply);
 out:
 	for (size_t i = 0; i < nrows; i++)

@@ -3,7 +3,10 @@
  *
  * Every route records an audit event of its event type, except
  * /v1/health: load balancers poll it, it reads nothing and it names no
- * principal, so recording it would only bury real events.
+ * principal, so recording it would only bury real events. POST
+ * /v1/authz/check records its denials and failures but not the decisions
+ * that allowed: the platform asks it on every step of a workflow, and
+ * its own audit events record what was then done.
  */
 #include <stdio.h>
 #include <string.h>
@@ -91,7 +94,8 @@ const zg_route zg_routes[] = {
 	    "users/{userId}", "erase", PATH_USER, "configuration_change", 0,
 	    NULL, "Destroy a user's audit personal data"),
 	R("POST", "/v1/authz/check", zg_h_authz_check, "authz/decisions",
-	    "check", NULL, "authorization", ZG_ROUTE_READ, NULL,
+	    "check", NULL, "authorization",
+	    ZG_ROUTE_READ | ZG_ROUTE_AUDIT_DENIALS, NULL,
 	    "Decide whether a user may act on a resource"),
 	R("GET", "/v1/roles", zg_h_role_list, "roles", "list", NULL,
 	    "data_access", ZG_ROUTE_READ, NULL, "List roles"),

@@ -63,6 +63,10 @@ enum {
 	ZG_ROUTE_READ = 1 << 4,  /* handler only reads: runs on the HTTP thread
 	                            and waits for its audit event without a
 	                            worker */
+	ZG_ROUTE_AUDIT_DENIALS = 1 << 6, /* a successful request is audited
+	                                    only if the handler set
+	                                    req->audit_anyway (a decision
+	                                    query that answered "denied") */
 	ZG_ROUTE_TX_ATTRS = 1 << 5, /* the body is a transaction: its value,
 	                               chainId and to are request.amount,
 	                               request.chainId and request.to for
@@ -121,6 +125,7 @@ struct zg_request {
 	char resource_path[ZG_AUTHZ_PATTERN_MAX + 1];
 	char resource_owner[ZG_USER_MAX];
 	int64_t retry_after_s;     /* for a 429, the Retry-After header */
+	bool audit_anyway;         /* see ZG_ROUTE_AUDIT_DENIALS */
 	int64_t start_us;
 
 	/* Response, set by the handler or by the pipeline. */

@@ -302,6 +302,8 @@ on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 	if (strncasecmp(line, "X-Request-Id: ", 14) == 0)
 		snprintf(s->resp->request_id, sizeof(s->resp->request_id), "%.63s",
 		    line + 14);
+	if (strncasecmp(line, "Retry-After: ", 13) == 0)
+		s->resp->retry_after = strtol(line + 13, NULL, 10);
 	if (strncasecmp(line, "Connection: ", 12) == 0)
 		snprintf(s->resp->connection, sizeof(s->resp->connection), "%.31s",
 		    line + 12);
@@ -362,7 +364,7 @@ perform(const zgt_daemon *d, const char *method, const char *path,
 	struct curl_slist *hdrs = NULL;
 	struct sink s = {NULL, 0, out};
 	struct upload up = {body, len, 0};
-	char url[1024], auth[256];
+	char url[1024], *auth = NULL;
 
 	memset(out, 0, sizeof(*out));
 	if (h == NULL)
@@ -384,8 +386,13 @@ perform(const zgt_daemon *d, const char *method, const char *path,
 		curl_easy_setopt(h, CURLOPT_CAINFO, ca);
 	}
 	if (authorization != NULL) {
-		snprintf(auth, sizeof(auth), "Authorization: %s", authorization);
+		/* JWTs run to kilobytes, and tests send some above 16 KiB. */
+		size_t n = strlen(authorization) + sizeof("Authorization: ");
+		if ((auth = malloc(n)) == NULL)
+			return -1;
+		snprintf(auth, n, "Authorization: %s", authorization);
 		hdrs = curl_slist_append(hdrs, auth);
+		free(auth);
 	}
 	if (body != NULL && chunked) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");

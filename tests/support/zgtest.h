@@ -32,6 +32,7 @@ typedef struct zgt_resp {
 	char request_id[64];
 	char connection[32];   /* value of the Connection header, if any */
 	long new_connections;  /* connections curl opened for this request */
+	long retry_after;      /* the Retry-After header in seconds, or 0 */
 } zgt_resp;
 
 /* Returns a TCP port on 127.0.0.1 that nothing listens on right now. */

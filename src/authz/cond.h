@@ -9,6 +9,7 @@
 
 #include "authz/engine.h"
 #include "authz/model.h"
+#include "authz/tz.h"
 
 /* Everything a condition may read during one decision. */
 typedef struct zg_authz_request {
@@ -30,15 +31,5 @@ void zg_authz_cond_free(zg_authz_cond *c);
 
 /* True if c holds for req. A missing attribute makes a comparison false. */
 bool zg_authz_cond_holds(const zg_authz_cond *c, const zg_authz_request *req);
-
-/*
- * Loads the IANA zone name from the system zoneinfo directory. Zones stay
- * loaded for the life of the process and are shared, so *out needs no
- * free. ZG_ERR_INVALID for a malformed or unknown name.
- */
-zg_err zg_tz_load(const char *name, const struct zg_tz **out, zg_errmsg *em);
-
-/* Returns the offset from UTC, in seconds, of zone at t_s (Unix seconds). */
-int32_t zg_tz_offset(const struct zg_tz *zone, int64_t t_s);
 
 #endif

@@ -10,12 +10,13 @@
  * so readers need no lock.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "authz/cond.h"
+#include "authz/tz.h"
 
 #define ZONEINFO_DIR "/usr/share/zoneinfo"
 #define TZ_NAME_MAX 64

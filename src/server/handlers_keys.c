@@ -323,7 +323,7 @@ path_version(zg_request *req, uint32_t *version)
 static zg_err
 version_op(zg_app *app, zg_request *req, int op)
 {
-	uint32_t version;
+	uint32_t version = 0;
 	zg_key key;
 	zg_err err;
 	if ((err = no_body(req)) != ZG_OK)

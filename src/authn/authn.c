@@ -81,12 +81,19 @@ zg_authn_bearer(zg_vault *v, const char *header, int64_t now,
 		    "\"zgt_\" and have %d characters", ZG_TOKEN_LEN);
 	if ((err = token_hash(v, token, len, hash)) != ZG_OK)
 		return err;
-	err = v->st->ops->token_get_by_hash(v->st, hash, &row);
-	if (err == ZG_ERR_NOT_FOUND || (err == ZG_OK &&
-	    !zg_ct_equal(row.hash, hash, sizeof(hash))))
-		return zg_fail(em, ZG_ERR_UNAUTHENTICATED, "unknown token");
-	if (err != ZG_OK)
-		return err;
+	if (v->tokens != NULL && zg_token_cache_get(v->tokens, hash, now, &row)) {
+		err = ZG_OK;
+	} else {
+		err = v->st->ops->token_get_by_hash(v->st, hash, &row);
+		if (err == ZG_ERR_NOT_FOUND || (err == ZG_OK &&
+		    !zg_ct_equal(row.hash, hash, sizeof(hash))))
+			return zg_fail(em, ZG_ERR_UNAUTHENTICATED,
+			    "unknown token");
+		if (err != ZG_OK)
+			return err;
+		if (v->tokens != NULL && row.revoked_at == 0)
+			zg_token_cache_put(v->tokens, &row, now);
+	}
 	if (row.revoked_at != 0)
 		return zg_fail(em, ZG_ERR_UNAUTHENTICATED,
 		    "token %s was revoked", row.id);
@@ -145,6 +152,8 @@ zg_err
 zg_token_revoke(zg_vault *v, const char *id)
 {
 	zg_err err = v->st->ops->token_revoke(v->st, id, zg_time_now_us());
+	if (v->tokens != NULL)
+		zg_token_cache_forget(v->tokens, id);
 	if (err == ZG_OK)
 		zg_log_info("token revoked", ZGF_S("token_id", id));
 	return err;

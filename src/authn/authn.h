@@ -51,6 +51,20 @@ typedef struct zg_principal {
 zg_err zg_authn_bearer(zg_vault *v, const char *header, int64_t now,
     zg_principal *out, zg_errmsg *em);
 
+/*
+ * The verified-token cache (token_cache.c). zg_vault.tokens may be NULL,
+ * and then every verification reads the store.
+ */
+zg_token_cache *zg_token_cache_new(void);
+void zg_token_cache_free(zg_token_cache *c);
+/* Copies the cached row for hash into *out if it is fresh. */
+bool zg_token_cache_get(zg_token_cache *c, const uint8_t hash[32],
+    int64_t now, zg_token_row *out);
+void zg_token_cache_put(zg_token_cache *c, const zg_token_row *row,
+    int64_t now);
+/* Drops the entry of token id, after a revocation. */
+void zg_token_cache_forget(zg_token_cache *c, const char *id);
+
 /* True if user_id is 1 to 128 bytes of [A-Za-z0-9._@:+-]. */
 bool zg_user_id_valid(const char *user_id);
 

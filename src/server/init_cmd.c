@@ -162,7 +162,7 @@ zg_cmd_init(int argc, char **argv)
 	    (err = zg_keyring_unseal(kr, (const uint8_t *)pass, strlen(pass),
 	    &em)) != ZG_OK)
 		goto fail;
-	zg_vault v = {st, kr, 0};
+	zg_vault v = {st, kr, 0, NULL};
 	if ((err = zg_token_bootstrap(&v, data, &em)) != ZG_OK)
 		goto fail;
 	printf("Initialized a passphrase-sealed vault in %s.\n"

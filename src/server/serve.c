@@ -179,7 +179,8 @@ zg_cmd_serve(int argc, char **argv)
 	if ((err = zg_keyring_open(app.st, app.cfg.data_dir, app.cfg.seal,
 	    &app.kr, &em)) != ZG_OK)
 		goto out;
-	app.vault = (zg_vault){app.st, app.kr, app.cfg.max_value_bytes};
+	app.vault = (zg_vault){app.st, app.kr, app.cfg.max_value_bytes,
+	    zg_token_cache_new()};
 	if (!zg_keyring_sealed(app.kr) &&
 	    (err = zg_token_bootstrap(&app.vault, app.cfg.data_dir, &em)) != ZG_OK)
 		goto out;
@@ -221,6 +222,7 @@ out:
 	zg_keys_close(app.keys);
 	zg_authz_close(app.authz);
 	zg_keyring_close(app.kr);
+	zg_token_cache_free(app.vault.tokens);
 	if (app.st != NULL)
 		app.st->ops->close(app.st);
 	if (lock_fd >= 0)

@@ -26,10 +26,13 @@
 #define ZG_LEASE_TOKEN_PREFIX "zgl_"
 #define ZG_LEASE_TOKEN_LEN (4 + 64)   /* prefix and 32 random bytes in hex */
 
+typedef struct zg_token_cache zg_token_cache;
+
 typedef struct zg_vault {
 	zg_store *st;
 	zg_keyring *kr;
 	size_t max_value_bytes;
+	zg_token_cache *tokens;       /* may be NULL; see authn.h */
 } zg_vault;
 
 /* What a caller supplies to create a credential. */

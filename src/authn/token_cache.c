@@ -1,0 +1,107 @@
+/*
+ * A small cache of verified token rows, so that a busy client does not
+ * cost a database read per request.
+ *
+ * Entries are keyed by the token's HMAC, which is not secret, and hold a
+ * copy of its row. A row is trusted for at most CACHE_TTL_US; revoking a
+ * token through zg_token_revoke drops it at once. Only one daemon writes
+ * a data directory (it holds the directory lock), so no other process can
+ * revoke a token behind this cache's back; the TTL bounds the damage if
+ * that ever changes. Expiry is checked on every use, cached or not.
+ */
+#include "authn/authn.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto/crypto.h"
+
+#define CACHE_SLOTS 512         /* direct-mapped by the first HMAC bytes */
+#define CACHE_STRIPES 16
+#define CACHE_TTL_US (5 * 1000000LL)
+
+struct slot {
+	bool used;
+	int64_t cached_at;
+	zg_token_row row;
+};
+
+struct zg_token_cache {
+	pthread_mutex_t locks[CACHE_STRIPES];
+	struct slot slots[CACHE_SLOTS];
+};
+
+zg_token_cache *
+zg_token_cache_new(void)
+{
+	zg_token_cache *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	for (int i = 0; i < CACHE_STRIPES; i++)
+		pthread_mutex_init(&c->locks[i], NULL);
+	return c;
+}
+
+void
+zg_token_cache_free(zg_token_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < CACHE_STRIPES; i++)
+		pthread_mutex_destroy(&c->locks[i]);
+	OPENSSL_cleanse(c->slots, sizeof(c->slots));
+	free(c);
+}
+
+static size_t
+slot_of(const uint8_t hash[32])
+{
+	return ((size_t)hash[0] << 8 | hash[1]) % CACHE_SLOTS;
+}
+
+bool
+zg_token_cache_get(zg_token_cache *c, const uint8_t hash[32], int64_t now,
+    zg_token_row *out)
+{
+	size_t i = slot_of(hash);
+	pthread_mutex_t *m = &c->locks[i % CACHE_STRIPES];
+	bool hit = false;
+
+	pthread_mutex_lock(m);
+	struct slot *s = &c->slots[i];
+	if (s->used && now - s->cached_at < CACHE_TTL_US &&
+	    zg_ct_equal(s->row.hash, hash, 32)) {
+		*out = s->row;
+		hit = true;
+	}
+	pthread_mutex_unlock(m);
+	return hit;
+}
+
+void
+zg_token_cache_put(zg_token_cache *c, const zg_token_row *row, int64_t now)
+{
+	size_t i = slot_of(row->hash);
+	pthread_mutex_t *m = &c->locks[i % CACHE_STRIPES];
+
+	pthread_mutex_lock(m);
+	c->slots[i].used = true;
+	c->slots[i].cached_at = now;
+	c->slots[i].row = *row;
+	pthread_mutex_unlock(m);
+}
+
+void
+zg_token_cache_forget(zg_token_cache *c, const char *id)
+{
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		pthread_mutex_t *m = &c->locks[i % CACHE_STRIPES];
+		pthread_mutex_lock(m);
+		if (c->slots[i].used && strcmp(c->slots[i].row.id, id) == 0)
+			memset(&c->slots[i], 0, sizeof(c->slots[i]));
+		pthread_mutex_unlock(m);
+	}
+}

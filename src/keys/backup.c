@@ -373,6 +373,7 @@ zg_keys_restore(zg_keys *k, const uint8_t *bundle, size_t len,
     zg_errmsg *em)
 {
 	struct restore_rows r = {NULL, 0, 0};
+	zg_obj_row counter;
 	zg_obj_op *ops = NULL;
 	uint8_t *pt = NULL, *key = NULL;
 	size_t ct_len = 0, nrestored = 0, nskipped = 0, failed = 0;
@@ -421,8 +422,10 @@ zg_keys_restore(zg_keys *k, const uint8_t *bundle, size_t len,
 	}
 	for (size_t i = 0; i < r.n; i++)
 		ops[i] = (zg_obj_op){ZG_OBJ_PUT, &r.rows[i], ZG_REV_NEW, 0};
-	err = r.n ? k->st->ops->obj_apply(k->st, ops, r.n, &failed) : ZG_OK;
-	if (err == ZG_ERR_CONFLICT) {
+	/* The counter op comes last, so a conflict's index names a row. */
+	zg_keys_counter_op(&counter, &ops[r.n]);
+	err = r.n ? k->st->ops->obj_apply(k->st, ops, r.n + 1, &failed) : ZG_OK;
+	if (err == ZG_ERR_CONFLICT && failed < r.n) {
 		zg_fail(em, err, "%s already exists in this data directory; "
 		    "nothing was restored", r.rows[failed].id);
 		goto out;

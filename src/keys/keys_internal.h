@@ -2,16 +2,60 @@
 #ifndef ZG_KEYS_INTERNAL_H
 #define ZG_KEYS_INTERNAL_H
 
+#include <pthread.h>
+
 #include <p11-kit-1/p11-kit/pkcs11.h>
 
 #include "keys/keys.h"
 
 typedef struct zg_p11 zg_p11;
 
+/*
+ * The store counter that every write of a key or version row adds 1 to,
+ * in the same transaction, so that cached key state can be checked
+ * against it (keys_sign.c).
+ */
+#define ZG_KEYS_COUNTER "signing_keys"
+
+/* Slots of the signing cache; a key id maps to one slot by its hash. */
+#define ZG_KEYS_CACHE_SLOTS 1024
+/* Largest stored blob the cache keeps: a wrapped DEK and a sealed key are
+ * 70 bytes each, a CKA_ID 16. A signature rejects a longer blob as a
+ * malformed record. */
+#define ZG_KEYS_CACHE_BLOB_MAX 256
+
+/*
+ * What a signature needs to know about a key and its newest version, as
+ * read from the store. The blob is the sealed private key or the CKA_ID,
+ * never a plaintext key.
+ */
+typedef struct zg_key_sign_state {
+	char id[ZG_ID_MAX];          /* "" in an empty cache slot */
+	enum zg_key_alg alg;
+	enum zg_key_backend backend;
+	bool disabled;
+	int64_t expires_at;          /* 0: never */
+	uint32_t version;            /* the newest version */
+	enum zg_key_version_state state;
+	uint8_t pub[ZG_KEY_PUB_MAX];
+	size_t pub_len;
+	uint8_t blob[ZG_KEYS_CACHE_BLOB_MAX];
+	size_t blob_len;             /* 0: no blob (destroyed) */
+	CK_OBJECT_HANDLE handle;     /* pkcs11: private key; 0 until found */
+} zg_key_sign_state;
+
+/* Cached sign states, valid while the store counter equals counter. */
+typedef struct zg_keys_cache {
+	pthread_mutex_t lock;
+	int64_t counter;
+	zg_key_sign_state *slots;    /* ZG_KEYS_CACHE_SLOTS entries */
+} zg_keys_cache;
+
 struct zg_keys {
 	zg_store *st;
 	zg_keyring *kr;
 	zg_p11 *p11;                 /* NULL when the pkcs11 backend is off */
+	zg_keys_cache cache;
 };
 
 /* Length of the private key of alg in the software backend (32 for all). */
@@ -63,10 +107,13 @@ zg_err zg_p11_generate(zg_p11 *p, enum zg_key_alg alg, const char *label,
 /*
  * Signs with the private key whose CKA_ID is id: CKM_ECDSA over a 32-byte
  * digest (raw r||s as the token returns it) or CKM_EDDSA over a message.
+ * A nonzero *handle is used as the key's object handle, which saves the
+ * search. If the token rejects that handle as invalid, the key is searched
+ * by id once more. On success *handle is the handle that signed.
  */
 zg_err zg_p11_sign(zg_p11 *p, enum zg_key_alg alg, const uint8_t *id,
-    size_t id_len, const uint8_t *msg, size_t len, uint8_t sig[ZG_KEY_SIG_MAX],
-    size_t *sig_len, zg_errmsg *em);
+    size_t id_len, CK_OBJECT_HANDLE *handle, const uint8_t *msg, size_t len,
+    uint8_t sig[ZG_KEY_SIG_MAX], size_t *sig_len, zg_errmsg *em);
 
 /* Destroys the private and public objects with CKA_ID id. */
 zg_err zg_p11_destroy(zg_p11 *p, const uint8_t *id, size_t id_len,
@@ -83,7 +130,39 @@ void zg_p11_session_put(zg_p11 *p, CK_SESSION_HANDLE s);
 zg_err zg_p11_find(zg_p11 *p, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
     const uint8_t *id, size_t id_len, CK_OBJECT_HANDLE *obj);
 
-/* Key records (keys.c), shared with the backup code. */
+/* Key records (keys.c, keys_json.c), shared with the backup code. */
+
+/* Reads the key row and every version row of key id into *key. */
+zg_err zg_keys_load(zg_keys *k, const char *id, zg_key *key, zg_errmsg *em);
+
+/*
+ * Reads version `version` of key id with its blob into *row and parses its
+ * body into *v. ZG_ERR_NOT_FOUND with a message if there is no such
+ * version, ZG_ERR_INTEGRITY (logged) for a malformed body.
+ */
+zg_err zg_keys_load_version(zg_keys *k, const char *id, uint32_t version,
+    zg_obj_row *row, zg_key_version *v, zg_errmsg *em);
+
+/* Fill em for a key that does not exist, or whose record is malformed
+ * (logged too), and return ZG_ERR_NOT_FOUND or ZG_ERR_INTEGRITY. */
+zg_err zg_keys_not_found(zg_errmsg *em, const char *id);
+zg_err zg_keys_damaged(zg_errmsg *em, const char *id);
+
+/* Fails with ZG_ERR_DISABLED or ZG_ERR_EXPIRED for a key that may not sign
+ * or change at time now. */
+zg_err zg_key_check_usable(const zg_key *key, int64_t now, zg_errmsg *em);
+
+/*
+ * Fills *op with an obj_apply step that adds 1 to ZG_KEYS_COUNTER, using
+ * *row for the counter's name. Every batch that writes a key or version
+ * row includes it.
+ */
+void zg_keys_counter_op(zg_obj_row *row, zg_obj_op *op);
+
+/* Parse the stored body of a key row or of a version row; ZG_ERR_INTEGRITY
+ * if it is malformed. *key gets no versions. */
+zg_err zg_key_parse_body(const zg_obj_row *row, zg_key *key);
+zg_err zg_key_parse_version_body(const zg_obj_row *row, zg_key_version *v);
 
 /* Parses the bodies of a key and of its versions into *key. */
 zg_err zg_key_from_rows(const zg_obj_row *krow, const zg_obj_row *vrows,
@@ -101,5 +180,10 @@ char *zg_key_version_body(const zg_key_version *v);
 
 /* Writes "<key id>/<version>" into out. */
 void zg_key_version_id(const char *id, uint32_t version, char out[ZG_OBJ_ID_MAX]);
+
+/* The signing cache (keys_sign.c). */
+
+zg_err zg_keys_cache_init(zg_keys_cache *c);
+void zg_keys_cache_destroy(zg_keys_cache *c);
 
 #endif

@@ -522,31 +522,47 @@ out:
 	return err;
 }
 
+/* Searches the private key with CKA_ID id into *key. */
+static zg_err
+find_private(zg_p11 *p, CK_SESSION_HANDLE s, const uint8_t *id,
+    size_t id_len, CK_OBJECT_HANDLE *key, zg_errmsg *em)
+{
+	zg_err err = zg_p11_find(p, s, CKO_PRIVATE_KEY, id, id_len, key);
+	if (err == ZG_ERR_NOT_FOUND)
+		return zg_fail(em, ZG_ERR_UPSTREAM, "PKCS#11 token \"%s\" has no "
+		    "private key with the stored CKA_ID", p->label);
+	if (err != ZG_OK)
+		return zg_fail(em, err, "PKCS#11 token \"%s\" could not search "
+		    "for the key", p->label);
+	return ZG_OK;
+}
+
 zg_err
-zg_p11_sign(zg_p11 *p, enum zg_key_alg alg, const uint8_t *id, size_t id_len,
-    const uint8_t *msg, size_t len, uint8_t sig[ZG_KEY_SIG_MAX],
-    size_t *sig_len, zg_errmsg *em)
+zg_p11_sign(zg_p11 *p, enum zg_key_alg alg, const uint8_t *id,
+    size_t id_len, CK_OBJECT_HANDLE *handle, const uint8_t *msg, size_t len,
+    uint8_t sig[ZG_KEY_SIG_MAX], size_t *sig_len, zg_errmsg *em)
 {
 	CK_MECHANISM mech = {alg == ZG_KEY_ALG_ED25519 ? CKM_EDDSA : CKM_ECDSA,
 	    NULL, 0};
-	CK_OBJECT_HANDLE key;
+	CK_OBJECT_HANDLE key = *handle;
 	CK_ULONG n = ZG_KEY_SIG_MAX;
 	CK_SESSION_HANDLE s = zg_p11_session_get(p, NULL);
 	zg_err err;
 	CK_RV rv;
 
-	err = zg_p11_find(p, s, CKO_PRIVATE_KEY, id, id_len, &key);
-	if (err == ZG_ERR_NOT_FOUND) {
-		err = zg_fail(em, ZG_ERR_UPSTREAM, "PKCS#11 token \"%s\" has no "
-		    "private key with the stored CKA_ID", p->label);
+	if (key == CK_INVALID_HANDLE &&
+	    (err = find_private(p, s, id, id_len, &key, em)) != ZG_OK)
 		goto out;
+	rv = p->fl->C_SignInit(s, &mech, key);
+	/* A remembered handle goes stale when the object is destroyed or the
+	 * module is reloaded, so search the key again once. */
+	if ((rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID) &&
+	    key == *handle) {
+		if ((err = find_private(p, s, id, id_len, &key, em)) != ZG_OK)
+			goto out;
+		rv = p->fl->C_SignInit(s, &mech, key);
 	}
-	if (err != ZG_OK) {
-		zg_fail(em, err, "PKCS#11 token \"%s\" could not search for the "
-		    "key", p->label);
-		goto out;
-	}
-	if ((rv = p->fl->C_SignInit(s, &mech, key)) != CKR_OK) {
+	if (rv != CKR_OK) {
 		err = rv_fail(p, "C_SignInit", rv, em);
 		goto out;
 	}
@@ -561,6 +577,7 @@ zg_p11_sign(zg_p11 *p, enum zg_key_alg alg, const uint8_t *id, size_t id_len,
 		goto out;
 	}
 	*sig_len = n;
+	*handle = key;
 	err = ZG_OK;
 out:
 	zg_p11_session_put(p, s);

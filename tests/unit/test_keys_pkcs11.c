@@ -190,8 +190,9 @@ test_secp256k1_normalized(void **state)
 		zg_key_version_id(key.id, 1, vid);
 		assert_int_equal(g.st->ops->obj_get(g.st, ZG_KEY_VERSION_KIND, vid,
 		    &row), ZG_OK);
+		CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
 		assert_int_equal(zg_p11_sign(g.keys->p11, key.alg, row.blob,
-		    row.blob_len, digest, 32, raw, &raw_len, &em), ZG_OK);
+		    row.blob_len, &handle, digest, 32, raw, &raw_len, &em), ZG_OK);
 		zg_obj_row_free(&row);
 		high += !low_s(raw);
 
@@ -351,6 +352,68 @@ test_rotate_and_destroy(void **state)
 	assert_int_equal(zg_keys_destroy_version(g.keys, key.id, 2, &em), ZG_OK);
 	assert_int_equal(zg_keys_sign_digest(g.keys, key.id, digest, &sig, &em),
 	    ZG_ERR_REVOKED);
+	zg_key_free(&key);
+}
+
+/*
+ * The manager remembers the object handle of a token key between
+ * signatures. A destroy through a second manager on the same store, as
+ * another process would do it, must still stop the first from signing.
+ */
+static void
+test_destroy_elsewhere_refuses(void **state)
+{
+	zg_key key;
+	zg_key_signature sig;
+	zg_errmsg em = {0};
+	zg_keys *other = NULL;
+	uint8_t digest[32] = {3};
+	zg_pkcs11_config cfg = config(TOKEN);
+
+	need_module();
+	create_key(ZG_KEY_ALG_SECP256K1, &key);
+	assert_int_equal(zg_keys_open(g.st, g.kr, &cfg, &other, &em), ZG_OK);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(zg_keys_sign_digest(g.keys, key.id, digest, &sig,
+		    &em), ZG_OK);
+	assert_int_equal(zg_keys_rotate(other, key.id, NULL, &em), ZG_OK);
+	assert_int_equal(zg_keys_sign_digest(g.keys, key.id, digest, &sig, &em),
+	    ZG_OK);
+	assert_int_equal(sig.version, 2);
+	assert_int_equal(zg_keys_destroy_version(other, key.id, 2, &em), ZG_OK);
+	assert_int_equal(zg_keys_sign_digest(g.keys, key.id, digest, &sig, &em),
+	    ZG_ERR_REVOKED);
+	zg_keys_close(other);
+	zg_key_free(&key);
+}
+
+/* A stale object handle makes zg_p11_sign search the key again. */
+static void
+test_stale_handle_searched(void **state)
+{
+	zg_key key;
+	zg_errmsg em = {0};
+	zg_obj_row row;
+	char vid[ZG_OBJ_ID_MAX];
+	uint8_t digest[32] = {4}, sig[ZG_KEY_SIG_MAX];
+	size_t sig_len = 0;
+	CK_OBJECT_HANDLE handle = 0x7fffff01, found;
+
+	need_module();
+	create_key(ZG_KEY_ALG_SECP256K1, &key);
+	zg_key_version_id(key.id, 1, vid);
+	assert_int_equal(g.st->ops->obj_get(g.st, ZG_KEY_VERSION_KIND, vid, &row),
+	    ZG_OK);
+	CK_SESSION_HANDLE s = zg_p11_session_get(g.keys->p11, NULL);
+	assert_int_equal(zg_p11_find(g.keys->p11, s, CKO_PRIVATE_KEY, row.blob,
+	    row.blob_len, &found), ZG_OK);
+	zg_p11_session_put(g.keys->p11, s);
+	assert_int_not_equal(found, handle);
+	assert_int_equal(zg_p11_sign(g.keys->p11, key.alg, row.blob, row.blob_len,
+	    &handle, digest, 32, sig, &sig_len, &em), ZG_OK);
+	assert_int_equal(handle, found);
+	assert_int_equal(sig_len, 64);
+	zg_obj_row_free(&row);
 	zg_key_free(&key);
 }
 
@@ -520,6 +583,8 @@ main(void)
 		cmocka_unit_test(test_ed25519_sign_verifies),
 		cmocka_unit_test(test_private_key_not_extractable),
 		cmocka_unit_test(test_rotate_and_destroy),
+		cmocka_unit_test(test_destroy_elsewhere_refuses),
+		cmocka_unit_test(test_stale_handle_searched),
 		cmocka_unit_test(test_backup_marks_not_exportable),
 		cmocka_unit_test(test_threads_share_sessions),
 		cmocka_unit_test(test_wrong_pin_rejected),

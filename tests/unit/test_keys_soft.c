@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -373,6 +374,98 @@ test_expired_refuses_sign(void **state)
 	zg_key_free(&key);
 }
 
+/*
+ * A second manager on its own store handle over the same data directory
+ * stands for another process sharing the store. Its writes must reach the
+ * first manager's signatures, although that manager has cached the key.
+ */
+static void
+test_disable_elsewhere_refuses(void **state)
+{
+	fixture *f = *state, other = {0};
+	zg_key key;
+	zg_key_signature sig;
+	zg_errmsg em = {0};
+	uint8_t digest[32] = {9};
+
+	snprintf(other.dir, sizeof(other.dir), "%s", f->dir);
+	assert_int_equal(open_dir(&other), ZG_OK);
+	create_key(f, ZG_KEY_ALG_SECP256K1, 0, &key);
+	assert_int_equal(zg_keys_sign_digest(f->keys, key.id, digest, &sig, &em),
+	    ZG_OK);
+	assert_int_equal(zg_keys_set_disabled(other.keys, key.id, true, &em),
+	    ZG_OK);
+	assert_int_equal(zg_keys_sign_digest(f->keys, key.id, digest, &sig, &em),
+	    ZG_ERR_DISABLED);
+	assert_int_equal(sig.sig_len, 0);
+	assert_int_equal(zg_keys_set_disabled(other.keys, key.id, false, &em),
+	    ZG_OK);
+	assert_int_equal(zg_keys_sign_digest(f->keys, key.id, digest, &sig, &em),
+	    ZG_OK);
+	zg_keys_close(other.keys);
+	zg_keyring_close(other.kr);
+	other.st->ops->close(other.st);
+	zg_key_free(&key);
+}
+
+/* Version writes through another manager also reach cached signers. */
+static void
+test_version_change_elsewhere(void **state)
+{
+	fixture *f = *state, other = {0};
+	zg_key key;
+	zg_key_signature sig;
+	zg_errmsg em = {0};
+	uint8_t digest[32] = {6};
+
+	snprintf(other.dir, sizeof(other.dir), "%s", f->dir);
+	assert_int_equal(open_dir(&other), ZG_OK);
+	create_key(f, ZG_KEY_ALG_SECP256K1, 0, &key);
+	assert_int_equal(zg_keys_sign_digest(f->keys, key.id, digest, &sig, &em),
+	    ZG_OK);
+	assert_int_equal(zg_keys_set_version_disabled(other.keys, key.id, 1,
+	    true, &em), ZG_OK);
+	assert_int_equal(zg_keys_sign_digest(f->keys, key.id, digest, &sig, &em),
+	    ZG_ERR_DISABLED);
+	assert_int_equal(zg_keys_set_version_disabled(other.keys, key.id, 1,
+	    false, &em), ZG_OK);
+	assert_int_equal(zg_keys_sign_digest(f->keys, key.id, digest, &sig, &em),
+	    ZG_OK);
+	assert_int_equal(zg_keys_destroy_version(other.keys, key.id, 1, &em),
+	    ZG_OK);
+	assert_int_equal(zg_keys_sign_digest(f->keys, key.id, digest, &sig, &em),
+	    ZG_ERR_REVOKED);
+	assert_int_equal(zg_keys_rotate(other.keys, key.id, NULL, &em), ZG_OK);
+	assert_int_equal(zg_keys_sign_digest(f->keys, key.id, digest, &sig, &em),
+	    ZG_OK);
+	assert_int_equal(sig.version, 2);
+	zg_keys_close(other.keys);
+	zg_keyring_close(other.kr);
+	other.st->ops->close(other.st);
+	zg_key_free(&key);
+}
+
+/* A key cached while valid stops signing once its expiry passes. */
+static void
+test_cached_key_expires(void **state)
+{
+	fixture *f = *state;
+	zg_key key;
+	zg_key_signature sig;
+	zg_errmsg em = {0};
+	uint8_t digest[32] = {2};
+	int64_t expires = zg_time_now_us() + 200000;
+
+	create_key(f, ZG_KEY_ALG_SECP256K1, expires, &key);
+	assert_int_equal(zg_keys_sign_digest(f->keys, key.id, digest, &sig, &em),
+	    ZG_OK);
+	while (zg_time_now_us() < expires)
+		usleep(20000);
+	assert_int_equal(zg_keys_sign_digest(f->keys, key.id, digest, &sig, &em),
+	    ZG_ERR_EXPIRED);
+	zg_key_free(&key);
+}
+
 static void
 test_version_disabled_refuses(void **state)
 {
@@ -628,6 +721,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_disable_refuses_sign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enable_signs_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_refuses_sign, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disable_elsewhere_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_version_change_elsewhere, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cached_key_expires, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_version_disabled_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroyed_version_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_moved_blob_fails, setup, teardown),

@@ -40,6 +40,13 @@ zg_user_id_valid(const char *user_id)
 	return true;
 }
 
+void
+zg_principal_clear(zg_principal *p)
+{
+	free(p->scope);
+	p->scope = NULL;
+}
+
 bool
 zg_token_id_valid(const char *id)
 {
@@ -105,7 +112,8 @@ zg_authn_bearer(zg_vault *v, const char *header, int64_t now,
 	snprintf(out->subject_type, sizeof(out->subject_type), "%s",
 	    row.subject_type[0] ? row.subject_type : "user");
 	snprintf(out->auth_method, sizeof(out->auth_method), "token");
-	memcpy(out->scope, row.scope, sizeof(out->scope));
+	if (row.scope[0] != '\0' && (out->scope = strdup(row.scope)) == NULL)
+		return ZG_ERR_NOMEM;
 	out->token_created_at = row.created_at;
 	return ZG_OK;
 }

@@ -39,9 +39,12 @@ typedef struct zg_principal {
 	/* Roles an identity provider asserted (the JWT roles claim). */
 	char roles[ZG_PRINCIPAL_ROLES_MAX][ZG_PRINCIPAL_ROLE_MAX];
 	unsigned nroles;
-	char scope[ZG_SCOPE_MAX];               /* "" when unscoped */
+	char *scope;          /* owned JSON text; NULL when unscoped */
 	int64_t token_created_at;               /* zguard tokens only */
 } zg_principal;
+
+/* Frees what p owns. */
+void zg_principal_clear(zg_principal *p);
 
 /*
  * Verifies an Authorization header value ("Bearer <token>"). Fails with

@@ -287,7 +287,7 @@ zg_authz_check(zg_authz *a, const zg_principal *p, const char *client_ip,
 		.extra_roles = extra,
 		.nextra_roles = nextra,
 	};
-	if (p->scope[0] != '\0') {
+	if (p->scope != NULL) {
 		if ((err = parse_scope(p->scope, &scope, &nscope, em)) != ZG_OK)
 			return err;
 		s.scope = scope;

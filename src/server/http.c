@@ -429,6 +429,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	zg_request *req = &hr->req;
 	zg_free_str_wiped(req->authorization);
+	zg_principal_clear(&req->principal);
 	for (size_t i = 0; i < req->nquery; i++) {
 		free(req->query[i].key);
 		zg_free_str_wiped(req->query[i].value);

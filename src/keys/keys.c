@@ -274,6 +274,23 @@ zg_keys_open(zg_store *st, zg_keyring *kr, const zg_pkcs11_config *p11,
 }
 
 void
+zg_keys_set_token_error(zg_keys *k, const char *why)
+{
+	snprintf(k->p11_error, sizeof(k->p11_error), "%s", why ? why : "");
+}
+
+zg_err
+zg_keys_no_token(const zg_keys *k, zg_errmsg *em, const char *what)
+{
+	if (k->p11_error[0] != '\0')
+		return zg_fail(em, ZG_ERR_BACKEND_UNAVAILABLE, "cannot %s: the "
+		    "PKCS#11 token is unavailable (%s)", what, k->p11_error);
+	return zg_fail(em, ZG_ERR_BACKEND_UNAVAILABLE, "cannot %s: the pkcs11 "
+	    "backend is not configured on this server ([pkcs11] module)",
+	    what);
+}
+
+void
 zg_keys_close(zg_keys *k)
 {
 	if (k == NULL)

@@ -139,6 +139,13 @@ typedef struct zg_keys zg_keys;
 zg_err zg_keys_open(zg_store *st, zg_keyring *kr, const zg_pkcs11_config *p11,
     zg_keys **out, zg_errmsg *em);
 
+/*
+ * Records why the configured token could not be opened, for a daemon that
+ * runs on without it: every later use of a pkcs11 key then fails with
+ * ZG_ERR_BACKEND_UNAVAILABLE and this reason.
+ */
+void zg_keys_set_token_error(zg_keys *k, const char *why);
+
 /* Closes the PKCS#11 sessions and frees k. NULL is accepted. */
 void zg_keys_close(zg_keys *k);
 

@@ -55,8 +55,14 @@ struct zg_keys {
 	zg_store *st;
 	zg_keyring *kr;
 	zg_p11 *p11;                 /* NULL when the pkcs11 backend is off */
+	/* Why the configured token could not be opened at start, or "" when
+	 * none is configured; said in every refusal of a pkcs11 key. */
+	char p11_error[320];         /* as long as zg_errmsg.text */
 	zg_keys_cache cache;
 };
+
+/* Fails with ZG_ERR_BACKEND_UNAVAILABLE: no token to use, and why. */
+zg_err zg_keys_no_token(const zg_keys *k, zg_errmsg *em, const char *what);
 
 /* Length of the private key of alg in the software backend (32 for all). */
 #define ZG_SOFT_PRIV_LEN 32

@@ -115,8 +115,10 @@ prepare_process(void)
 
 /*
  * Opens the key manager, with the PKCS#11 backend when [pkcs11] module is
- * set. A token that cannot be used stops the start: keys on it could not
- * sign, and a daemon that pretends otherwise fails later and worse.
+ * set. A token that cannot be opened (a module that does not load, an
+ * unknown label, a wrong PIN) does not stop the daemon: credentials and
+ * software keys keep working, and every use of a pkcs11 key answers 503
+ * with the reason, which is also logged here.
  */
 static zg_err
 open_keys(zg_app *app, zg_errmsg *em)
@@ -128,13 +130,28 @@ open_keys(zg_app *app, zg_errmsg *em)
 		.pin_file = c->pkcs11_pin_file[0] ? c->pkcs11_pin_file : NULL,
 		.pin_env = c->pkcs11_pin_env[0] ? c->pkcs11_pin_env : NULL,
 	};
+	zg_errmsg p11_em;
 	if (p11.module_path != NULL && c->pkcs11_token_label[0] == '\0')
 		return zg_fail(em, ZG_ERR_CONFIG, "[pkcs11] module is set but "
 		    "token_label is not; the token is chosen by its label");
-	zg_err err = zg_keys_open(app->st, app->kr, &p11, &app->keys, em);
+	memset(&p11_em, 0, sizeof(p11_em));
+	zg_err err = zg_keys_open(app->st, app->kr, &p11, &app->keys, &p11_em);
 	if (err == ZG_OK && p11.module_path != NULL)
 		zg_log_info("PKCS#11 token ready", ZGF_S("module", p11.module_path),
 		    ZGF_S("token_label", p11.token_label));
+	if (err == ZG_OK || p11.module_path == NULL) {
+		if (err != ZG_OK)
+			*em = p11_em;
+		return err;
+	}
+	zg_log_error("the PKCS#11 token cannot be used; pkcs11 keys will "
+	    "answer 503 until the daemon restarts with a working token",
+	    ZGF_S("module", p11.module_path),
+	    ZGF_S("token_label", p11.token_label), ZGF_ERR(err),
+	    ZGF_S("detail", p11_em.text));
+	if ((err = zg_keys_open(app->st, app->kr, NULL, &app->keys, em)) ==
+	    ZG_OK)
+		zg_keys_set_token_error(app->keys, p11_em.text);
 	return err;
 }
 

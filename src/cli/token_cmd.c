@@ -174,7 +174,8 @@ int
 zg_cmd_token(int argc, char **argv)
 {
 	static const struct zg_cli_subcommand table[] = {
-		{"create", cmd_create, "create an API token for a user (admin)"},
+		{"create", cmd_create,
+		    "create an API token for yourself or another user"},
 		{"revoke", cmd_revoke, "revoke an API token"},
 		{NULL, NULL, NULL},
 	};

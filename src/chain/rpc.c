@@ -18,6 +18,7 @@
 
 #include "base/buf.h"
 #include "base/codec.h"
+#include "base/jsonutil.h"
 
 struct zg_rpc {
 	CURL *curl;
@@ -393,7 +394,7 @@ out:
 	json_decref(params);
 	json_decref(req);
 	json_decref(resp);
-	free(body);
+	zg_json_free_text(body);
 	free(b.data);
 	return err;
 }

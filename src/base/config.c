@@ -35,6 +35,8 @@ zg_config_defaults(zg_config *cfg)
 	cfg->lockout_max_backoff_s = 3600;
 	snprintf(cfg->authz_default_roles, sizeof(cfg->authz_default_roles),
 	    "member");
+	cfg->txpolicy_rejections = 1;
+	cfg->txpolicy_max_approval_s = 30 * 86400;
 	snprintf(cfg->audit_critical_events, sizeof(cfg->audit_critical_events),
 	    "authentication_failure_burst,credentials_revoke,tokens_revoke,"
 	    "sys_rotate_root,sys_rotate_kek,users_erase,users_grant,"
@@ -147,7 +149,7 @@ identity_entry(zg_config *cfg, const char *section, const char *name,
 		return copy_str(cfg->oidc_algorithms,
 		    sizeof(cfg->oidc_algorithms), value);
 	if (KEY("oidc", "clock_skew_seconds"))
-		return parse_seconds(value, 3600, &cfg->oidc_clock_skew_s);
+		return parse_seconds(value, 600, &cfg->oidc_clock_skew_s);
 	if (KEY("oidc", "user_claim"))
 		return copy_str(cfg->oidc_user_claim,
 		    sizeof(cfg->oidc_user_claim), value);
@@ -161,9 +163,10 @@ identity_entry(zg_config *cfg, const char *section, const char *name,
 		return copy_str(cfg->magic_client_id,
 		    sizeof(cfg->magic_client_id), value);
 	if (KEY("magic", "clock_skew_seconds"))
-		return parse_seconds(value, 3600, &cfg->magic_clock_skew_s);
+		return parse_seconds(value, 600, &cfg->magic_clock_skew_s);
 	if (KEY("lockout", "threshold"))
-		return parse_seconds(value, 1000000, &cfg->lockout_threshold);
+		return parse_seconds(value, 1000000, &cfg->lockout_threshold) ||
+		    cfg->lockout_threshold == 0;
 	if (KEY("lockout", "window_seconds"))
 		return parse_seconds(value, 86400, &cfg->lockout_window_s);
 	if (KEY("lockout", "base_backoff_seconds"))
@@ -189,13 +192,100 @@ identity_entry(zg_config *cfg, const char *section, const char *name,
 	return -1;
 }
 
+/* True if s is a decimal chain id from 1 to 78 digits, no leading zero. */
+static bool
+chain_id_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 78 || s[0] == '0')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/*
+ * The [rpc] and [txpolicy] sections. Returns 0 when the value was taken,
+ * 1 for a bad value and -1 for an unknown key.
+ */
+static int
+txpolicy_entry(zg_config *cfg, const char *section, const char *name,
+    const char *value)
+{
+	size_t n;
+
+	if (KEY("rpc", "connect_timeout_ms")) {
+		if (parse_size(value, 1, 600000, &n) != 0)
+			return 1;
+		cfg->rpc_connect_timeout_ms = (unsigned)n;
+		return 0;
+	}
+	if (KEY("rpc", "timeout_ms")) {
+		if (parse_size(value, 1, 600000, &n) != 0)
+			return 1;
+		cfg->rpc_timeout_ms = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(section, "rpc") == 0) {
+		if (!chain_id_valid(name))
+			return -1;
+		if (strncmp(value, "http://", 7) != 0 &&
+		    strncmp(value, "https://", 8) != 0)
+			return 1;
+		for (unsigned i = 0; i < cfg->nrpc_endpoints; i++)
+			if (strcmp(cfg->rpc_endpoints[i].chain_id, name) == 0)
+				return 1;
+		if (cfg->nrpc_endpoints == ZG_RPC_ENDPOINTS_MAX)
+			return 1;
+		struct zg_rpc_endpoint *e =
+		    &cfg->rpc_endpoints[cfg->nrpc_endpoints];
+		if (copy_str(e->url, sizeof(e->url), value) != 0)
+			return 1;
+		snprintf(e->chain_id, sizeof(e->chain_id), "%s", name);
+		cfg->nrpc_endpoints++;
+		return 0;
+	}
+	if (KEY("txpolicy", "require_policy")) {
+		if (strcmp(value, "true") == 0)
+			cfg->txpolicy_require_policy = true;
+		else if (strcmp(value, "false") == 0)
+			cfg->txpolicy_require_policy = false;
+		else
+			return 1;
+		return 0;
+	}
+	if (KEY("txpolicy", "rejections_to_reject")) {
+		if (parse_size(value, 1, 1000, &n) != 0)
+			return 1;
+		cfg->txpolicy_rejections = (unsigned)n;
+		return 0;
+	}
+	if (KEY("txpolicy", "max_approval_seconds")) {
+		if (parse_size(value, 1, 30 * 86400, &n) != 0)
+			return 1;
+		cfg->txpolicy_max_approval_s = (unsigned)n;
+		return 0;
+	}
+	return -1;
+}
+
+const char *
+zg_config_rpc_endpoint(const zg_config *cfg, const char *chain_id)
+{
+	for (unsigned i = 0; i < cfg->nrpc_endpoints; i++)
+		if (strcmp(cfg->rpc_endpoints[i].chain_id, chain_id) == 0)
+			return cfg->rpc_endpoints[i].url;
+	return NULL;
+}
+
 static int
 on_ini_entry(void *user, const char *section, const char *name,
     const char *value)
 {
 	struct load_ctx *ctx = user;
 	zg_config *cfg = ctx->cfg;
-	size_t n;
+	size_t n = 0;
 	int bad = 0;
 
 	if (ctx->err != ZG_OK)
@@ -247,6 +337,17 @@ on_ini_entry(void *user, const char *section, const char *name,
 	} else if (KEY("audit", "queue_size")) {
 		bad = parse_size(value, 1, 10000000, &n);
 		cfg->audit_queue_size = (unsigned)n;
+	} else if (strcmp(section, "rpc") == 0 ||
+	    strcmp(section, "txpolicy") == 0) {
+		int r = txpolicy_entry(cfg, section, name, value);
+		if (r < 0) {
+			ctx->err = zg_fail(ctx->em, ZG_ERR_CONFIG,
+			    "unknown setting \"%s\" in section [%s]%s", name,
+			    section, strcmp(section, "rpc") == 0 ? "; endpoint "
+			    "keys are decimal chain ids such as 1 or 1337" : "");
+			return 0;
+		}
+		bad = r;
 	} else if (strcmp(section, "oidc") == 0 || strcmp(section, "magic") == 0 ||
 	    strcmp(section, "lockout") == 0 || strcmp(section, "authz") == 0 ||
 	    strcmp(section, "pkcs11") == 0) {
@@ -261,6 +362,14 @@ on_ini_entry(void *user, const char *section, const char *name,
 	} else {
 		ctx->err = zg_fail(ctx->em, ZG_ERR_CONFIG,
 		    "unknown setting \"%s\" in section [%s]", name, section);
+		return 0;
+	}
+	if (bad && strcmp(section, "rpc") == 0) {
+		/* Endpoint URLs often carry an API key, so none is echoed. */
+		ctx->err = zg_fail(ctx->em, ZG_ERR_CONFIG, "invalid value for "
+		    "setting \"%s\" in section [rpc]: an endpoint must be an "
+		    "http:// or https:// URL, each chain id once, at most %d; "
+		    "timeouts are 1 to 600000 ms", name, ZG_RPC_ENDPOINTS_MAX);
 		return 0;
 	}
 	if (bad) {

@@ -22,6 +22,17 @@
  *   syslog = tcp://127.0.0.1:6514
  *   json_file = /var/log/zguard/audit.jsonl
  *   critical_events = credentials_revoke,tokens_revoke,sys_rotate_root,...
+ *
+ *   [rpc]                     ; JSON-RPC endpoints for simulation
+ *   1 = https://mainnet.example/v1
+ *   1337 = http://127.0.0.1:8545
+ *   connect_timeout_ms = 3000
+ *   timeout_ms = 10000
+ *
+ *   [txpolicy]
+ *   require_policy = false
+ *   rejections_to_reject = 1
+ *   max_approval_seconds = 2592000
  */
 #ifndef ZG_BASE_CONFIG_H
 #define ZG_BASE_CONFIG_H
@@ -31,6 +42,8 @@
 
 #include "base/errmsg.h"
 #include "base/log.h"
+
+#define ZG_RPC_ENDPOINTS_MAX 32
 
 enum zg_seal_kind {
 	ZG_SEAL_KEYFILE = 0,
@@ -87,6 +100,20 @@ typedef struct zg_config {
 	char pkcs11_token_label[64];
 	char pkcs11_pin_file[1024];
 	char pkcs11_pin_env[128];
+
+	/* [rpc]: one JSON-RPC endpoint per chain id, for simulation. */
+	struct zg_rpc_endpoint {
+		char chain_id[80];       /* decimal, without leading zeros */
+		char url[512];           /* http:// or https:// */
+	} rpc_endpoints[ZG_RPC_ENDPOINTS_MAX];
+	unsigned nrpc_endpoints;
+	unsigned rpc_connect_timeout_ms; /* 0: the client's default */
+	unsigned rpc_timeout_ms;         /* all requests of one simulation */
+
+	/* [txpolicy] */
+	bool txpolicy_require_policy;    /* a key no policy covers cannot sign */
+	unsigned txpolicy_rejections;    /* rejections that reject a request */
+	unsigned txpolicy_max_approval_s; /* caps a rule's expiresInSeconds */
 } zg_config;
 
 /* Fills cfg with the defaults. */
@@ -97,6 +124,9 @@ zg_err zg_config_load_file(zg_config *cfg, const char *path, zg_errmsg *em);
 
 /* Sets listen_host and listen_port from "HOST:PORT" or "[V6]:PORT". */
 zg_err zg_config_set_listen(zg_config *cfg, const char *value, zg_errmsg *em);
+
+/* Returns the [rpc] endpoint URL of a decimal chain id, or NULL. */
+const char *zg_config_rpc_endpoint(const zg_config *cfg, const char *chain_id);
 
 /* Checks cross-field rules, such as a TLS certificate without a key. */
 zg_err zg_config_validate(const zg_config *cfg, zg_errmsg *em);

@@ -15,6 +15,7 @@
 #include "crypto/crypto.h"
 #include "server/datadir.h"
 #include "server/server.h"
+#include "txpolicy/gate.h"
 
 /*
  * Locked heap for every unwrapped key: KEKs, system keys and one 32-byte
@@ -30,8 +31,9 @@ static const char serve_usage[] =
     "\n"
     "Runs the zguard daemon in the foreground; logs go to stderr.\n"
     "\n"
-    "  --config FILE       INI file with [server], [vault], [log] and [audit]\n"
-    "                      settings (see docs/architecture.md)\n"
+    "  --config FILE       INI file with [server], [vault], [log], [audit],\n"
+    "                      [rpc] and [txpolicy] settings (see\n"
+    "                      docs/architecture.md)\n"
     "  --data DIR          data directory (default ./zguard-data)\n"
     "  --listen HOST:PORT  numeric address to listen on (default\n"
     "                      127.0.0.1:8420; IPv6 as [::1]:8420)\n"
@@ -212,6 +214,8 @@ zg_cmd_serve(int argc, char **argv)
 		goto out;
 	if ((err = open_keys(&app, &em)) != ZG_OK)
 		goto out;
+	if ((err = zg_txgate_open(app.st, &app.txgate, &em)) != ZG_OK)
+		goto out;
 	if ((err = zg_audit_open(app.st, app.kr, &app.cfg, &app.audit,
 	    &em)) != ZG_OK)
 		goto out;
@@ -237,6 +241,7 @@ out:
 	zg_audit_close(app.audit);
 	zg_authenticator_close(app.authn);
 	zg_keys_close(app.keys);
+	zg_txgate_close(app.txgate);
 	zg_authz_close(app.authz);
 	zg_keyring_close(app.kr);
 	zg_token_cache_free(app.vault.tokens);

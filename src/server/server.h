@@ -45,6 +45,7 @@ typedef struct zg_app {
 	struct zg_authz *authz;
 	struct zg_authenticator *authn;
 	struct zg_keys *keys;
+	struct zg_txgate *txgate;   /* transaction policies and stops */
 	struct zg_server *server;
 } zg_app;
 
@@ -269,7 +270,65 @@ zg_err zg_h_sign_message(zg_app *app, zg_request *req);
 zg_err zg_h_sign_typed_data(zg_app *app, zg_request *req);
 zg_err zg_h_sign_digest(zg_app *app, zg_request *req);
 
+zg_err zg_h_policy_list(zg_app *app, zg_request *req);
+zg_err zg_h_policy_put(zg_app *app, zg_request *req);
+zg_err zg_h_policy_get(zg_app *app, zg_request *req);
+zg_err zg_h_policy_delete(zg_app *app, zg_request *req);
+zg_err zg_h_policy_evaluate(zg_app *app, zg_request *req);
+zg_err zg_h_limits(zg_app *app, zg_request *req);
+zg_err zg_h_stop_create(zg_app *app, zg_request *req);
+zg_err zg_h_stop_list(zg_app *app, zg_request *req);
+zg_err zg_h_stop_lift(zg_app *app, zg_request *req);
+zg_err zg_h_simulate(zg_app *app, zg_request *req);
+zg_err zg_h_txreq_get(zg_app *app, zg_request *req);
+zg_err zg_h_txreq_approve(zg_app *app, zg_request *req);
+zg_err zg_h_txreq_reject(zg_app *app, zg_request *req);
+zg_err zg_h_txreq_release(zg_app *app, zg_request *req);
+zg_err zg_owner_txreq(zg_app *app, zg_request *req, char *owner);
+
+/* The kind of content a signing request signs. */
+typedef enum zg_sign_kind {
+	ZG_SIGN_TRANSACTION = 0,
+	ZG_SIGN_MESSAGE,
+	ZG_SIGN_TYPED_DATA,
+	ZG_SIGN_DIGEST,
+} zg_sign_kind;
+
+/* "transaction", "personal_message", "typed_data" or "raw_digest". */
+const char *zg_sign_kind_name(zg_sign_kind kind);
+
+/* The roles a user holds: granted (unexpired), held by configuration
+ * and asserted by the identity provider (from p, which may be NULL),
+ * with every role they inherit. The caller frees *roles. */
+zg_err zg_user_roles(zg_app *app, const char *user_id, const zg_principal *p,
+    json_t **roles, zg_errmsg *em);
+
+struct zg_txreq;
+/* A signature to make through the signing gate (handlers_sign.c). */
+typedef struct zg_sign_job {
+	zg_sign_kind kind;
+	const json_t *payload;       /* the signing body without workflowId */
+	const char *workflow_id;     /* NULL when the request has none */
+	const char *initiator_id;
+	const char *initiator_type;  /* "user" or "service_account" */
+	const json_t *roles;         /* the initiator's roles, a JSON array */
+	/* An approved request being completed by req's principal, or NULL
+	 * for a direct request. */
+	struct zg_txreq *approved;
+} zg_sign_job;
+
 struct zg_key;
+/*
+ * Runs job through the emergency stops, the transaction policies,
+ * simulation and the spending limits, and signs with key if all allow.
+ * Replies 200 with the signature (and "requestId" when limits were
+ * reserved), or 202 with a pending request when approvals are needed.
+ * For an approved request, replies 200 with the signed request, or
+ * takes the approver's approval back when signing is refused.
+ */
+zg_err zg_sign_run(zg_app *app, zg_request *req, const struct zg_key *key,
+    const zg_sign_job *job);
+
 /* Loads the key the path names into key (freed with zg_key_free). */
 zg_err zg_req_key(zg_app *app, zg_request *req, struct zg_key *key);
 

@@ -1,83 +1,41 @@
 /*
  * `zguard key ...`: signing keys. Every subcommand but backup and restore
  * calls the daemon's /v1/keys routes. Backup and restore work on a data
- * directory directly, so they run without a daemon (see the offline
- * section below).
+ * directory directly, so they run without a daemon (key_offline_cmd.c).
+ * The sign subcommands are in key_sign_cmd.c.
  *
  * Private keys and passphrases come from a file or stdin, never from an
  * argument, because arguments are visible to every local user in
  * /proc/PID/cmdline.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "base/timeutil.h"
 #include "cli/cli.h"
 #include "cli/cmdutil.h"
+#include "cli/key_cmd_internal.h"
 #include "cli/key_usage.h"
-#include "keys/keys.h"
-#include "server/datadir.h"
-#include "store/store.h"
-#include "vault/keyring.h"
 
 /* Input limits, in bytes. */
 #define PRIVATE_KEY_MAX 256
-#define PASSPHRASE_MAX 1024
-#define REQUEST_JSON_MAX (1024 * 1024)
-#define MESSAGE_MAX (1024 * 1024)
-#define BUNDLE_MAX (256 * 1024 * 1024)
 
 /* The limit the API sets on ?limit= of GET /v1/keys. */
 #define LIST_LIMIT_MAX 1000
-
-/* The shortest bundle passphrase a backup accepts, as for `zguard init`. */
-#define BUNDLE_PASSPHRASE_MIN 12
-
-enum {
-	OPT_ALGORITHM = ZG_OPT_FIRST_LOCAL,
-	OPT_BACKEND,
-	OPT_LABEL,
-	OPT_EXPIRES_AT,
-	OPT_ALLOW_RAW_DIGEST,
-	OPT_KEY_FILE,
-	OPT_FILE,
-	OPT_HEX,
-	OPT_RAW,
-	OPT_LIMIT,
-	OPT_AFTER,
-	OPT_ALL,
-	OPT_DATA,
-	OPT_OUT,
-	OPT_IN,
-	OPT_OWNER,
-	OPT_PASSPHRASE_FILE,
-	OPT_VAULT_PASSPHRASE_FILE,
-};
-
-/* The parsed command line of one key subcommand. */
-struct key_args {
-	struct zg_cli_globals g;
-	const char *id;         /* the positional key ID, if any */
-	const char *version_or_digest; /* the positional after ID, if any */
-	const char *algorithm, *backend, *label, *expires_at, *key_file;
-	const char *file, *limit, *after;
-	const char *data, *out, *in, *owner, *pass_file, *vault_pass_file;
-	bool allow_raw_digest, hex, raw, all;
-};
 
 /*
  * Parses argv with opts and expects nargs positional arguments (0 to 2):
  * the key ID first, then the one that second_name names in messages.
  * Returns ZG_CLI_CONTINUE to go on, or the exit code.
  */
-static int
-parse_args(const struct zg_cli_usage *u, const struct option *opts,
+int
+zg_cli_key_parse_args(const struct zg_cli_usage *u, const struct option *opts,
     int nargs, const char *second_name, int argc, char **argv,
     struct key_args *a)
 {
@@ -135,8 +93,8 @@ parse_args(const struct zg_cli_usage *u, const struct option *opts,
 }
 
 /* Sends one request with a token and leaves the response in *resp. */
-static int
-call(const struct key_args *a, const char *method, const char *path,
+int
+zg_cli_key_call(const struct key_args *a, const char *method, const char *path,
     json_t *body, json_t **resp)
 {
 	zg_client *c = NULL;
@@ -149,8 +107,8 @@ call(const struct key_args *a, const char *method, const char *path,
 	return rc;
 }
 
-static int
-out_of_memory(void)
+int
+zg_cli_key_out_of_memory(void)
 {
 	fprintf(stderr, "zguard: out of memory\n");
 	return ZG_EXIT_IO;
@@ -194,7 +152,7 @@ print_rows(const char *const *header, const char *const *members,
 	rc = ZG_EXIT_OK;
 out:
 	if (rc != ZG_EXIT_OK)
-		out_of_memory();
+		zg_cli_key_out_of_memory();
 	for (size_t i = 0; cells != NULL && i < nrow * ncol; i++)
 		free(cells[i]);
 	free(cells);
@@ -236,9 +194,9 @@ print_key(const struct key_args *a, const json_t *resp, bool versions)
  * terminal after prompt with echo off, else everything up to the first
  * "\r" or "\n". The result in out is NUL-terminated and wiped when freed.
  */
-static int
-read_secret_line(const char *path, const char *what, const char *prompt,
-    size_t max, zg_buf *out)
+int
+zg_cli_key_read_secret_line(const char *path, const char *what,
+    const char *prompt, size_t max, zg_buf *out)
 {
 	struct termios old, quiet;
 	int rc = ZG_EXIT_IO;
@@ -276,43 +234,13 @@ read_secret_line(const char *path, const char *what, const char *prompt,
 	fputs("\n", stderr);
 	if (zg_buf_append_u8(out, 0) != ZG_OK) {
 		zg_buf_free(out);
-		return out_of_memory();
+		return zg_cli_key_out_of_memory();
 	}
 	out->len--;
 check:
 	if (out->len == 0) {
 		fprintf(stderr, "zguard: the %s is empty\n", what);
 		zg_buf_free(out);
-		return ZG_EXIT_USAGE;
-	}
-	return ZG_EXIT_OK;
-}
-
-/* Reads a JSON object from path, or from stdin when path is NULL. */
-static int
-read_json_object(const char *path, const char *what, json_t **out)
-{
-	zg_buf text = ZG_BUF_INIT;
-	json_error_t jerr;
-	int rc;
-
-	if ((rc = zg_cli_read_secret(path, true, REQUEST_JSON_MAX, what,
-	    &text)) != ZG_EXIT_OK)
-		return rc;
-	*out = json_loadb((const char *)text.data, text.len,
-	    JSON_REJECT_DUPLICATES, &jerr);
-	zg_buf_free(&text);
-	if (*out == NULL) {
-		fprintf(stderr, "zguard: the %s from %s is not valid JSON: %s "
-		    "(line %d, column %d)\n", what, path ? path : "stdin",
-		    jerr.text, jerr.line, jerr.column);
-		return ZG_EXIT_USAGE;
-	}
-	if (!json_is_object(*out)) {
-		fprintf(stderr, "zguard: the %s from %s must be a JSON object\n",
-		    what, path ? path : "stdin");
-		json_decref(*out);
-		*out = NULL;
 		return ZG_EXIT_USAGE;
 	}
 	return ZG_EXIT_OK;
@@ -343,10 +271,10 @@ key_params_body(const struct zg_cli_usage *u, const struct key_args *a,
 		return zg_cli_usage_error(u, "--label must be UTF-8");
 	if (a->expires_at != NULL && json_object_set_new(*body, "expiresAt",
 	    json_string(a->expires_at)) != 0)
-		return out_of_memory();
+		return zg_cli_key_out_of_memory();
 	if (a->allow_raw_digest && json_object_set_new(*body,
 	    "allowRawDigest", json_true()) != 0)
-		return out_of_memory();
+		return zg_cli_key_out_of_memory();
 	return ZG_CLI_CONTINUE;
 }
 
@@ -367,7 +295,7 @@ cmd_create(int argc, char **argv)
 	json_t *body = NULL, *resp = NULL;
 	int rc;
 
-	if ((rc = parse_args(u, opts, 0, NULL, argc, argv, &a)) !=
+	if ((rc = zg_cli_key_parse_args(u, opts, 0, NULL, argc, argv, &a)) !=
 	    ZG_CLI_CONTINUE)
 		return rc;
 	if ((rc = key_params_body(u, &a, &body)) != ZG_CLI_CONTINUE)
@@ -377,7 +305,8 @@ cmd_create(int argc, char **argv)
 		rc = zg_cli_usage_error(u, "--backend must be UTF-8");
 		goto out;
 	}
-	if ((rc = call(&a, "POST", "/v1/keys", body, &resp)) == ZG_EXIT_OK)
+	if ((rc = zg_cli_key_call(&a, "POST", "/v1/keys", body, &resp)) ==
+	    ZG_EXIT_OK)
 		rc = print_key(&a, resp, false);
 out:
 	json_decref(body);
@@ -403,23 +332,23 @@ cmd_import(int argc, char **argv)
 	json_t *body = NULL, *resp = NULL;
 	int rc;
 
-	if ((rc = parse_args(u, opts, 0, NULL, argc, argv, &a)) !=
+	if ((rc = zg_cli_key_parse_args(u, opts, 0, NULL, argc, argv, &a)) !=
 	    ZG_CLI_CONTINUE)
 		return rc;
 	if ((rc = key_params_body(u, &a, &body)) != ZG_CLI_CONTINUE)
 		goto out;
-	if ((rc = read_secret_line(a.key_file, "private key",
+	if ((rc = zg_cli_key_read_secret_line(a.key_file, "private key",
 	    "Private key (hex): ", PRIVATE_KEY_MAX, &priv)) != ZG_EXIT_OK)
 		goto out;
 	/* The body's strings come from the wiping allocator of cli.c. */
 	if (json_object_set_new(body, "privateKey", json_stringn(
 	    (const char *)priv.data, priv.len)) != 0) {
-		rc = out_of_memory();
+		rc = zg_cli_key_out_of_memory();
 		goto out;
 	}
 	zg_buf_free(&priv);
-	if ((rc = call(&a, "POST", "/v1/keys/import", body, &resp)) ==
-	    ZG_EXIT_OK)
+	if ((rc = zg_cli_key_call(&a, "POST", "/v1/keys/import", body,
+	    &resp)) == ZG_EXIT_OK)
 		rc = print_key(&a, resp, false);
 out:
 	zg_buf_free(&priv);
@@ -447,7 +376,7 @@ cmd_list(int argc, char **argv)
 	long status;
 	int rc;
 
-	if ((rc = parse_args(u, opts, 0, NULL, argc, argv, &a)) !=
+	if ((rc = zg_cli_key_parse_args(u, opts, 0, NULL, argc, argv, &a)) !=
 	    ZG_CLI_CONTINUE)
 		return rc;
 	if (a.limit != NULL && (rc = zg_cli_parse_int(u, "--limit", a.limit,
@@ -459,7 +388,7 @@ cmd_list(int argc, char **argv)
 		snprintf(after, sizeof(after), "%s", a.after);
 	}
 	if ((items = json_array()) == NULL)
-		return out_of_memory();
+		return zg_cli_key_out_of_memory();
 	if ((rc = zg_client_new(&a.g, true, &c)) != ZG_EXIT_OK)
 		goto out;
 	for (;;) {
@@ -496,7 +425,7 @@ cmd_list(int argc, char **argv)
 		result = json_pack("{s:O, s:O}", "items", items, "next",
 		    next != NULL ? next : json_null());
 		if (result == NULL) {
-			rc = out_of_memory();
+			rc = zg_cli_key_out_of_memory();
 			goto out;
 		}
 		zg_cli_print_json(result);
@@ -523,11 +452,11 @@ cmd_show(int argc, char **argv)
 	char path[300];
 	int rc;
 
-	if ((rc = parse_args(&zg_key_show_usage, opts, 1, NULL, argc, argv,
-	    &a)) != ZG_CLI_CONTINUE)
+	if ((rc = zg_cli_key_parse_args(&zg_key_show_usage, opts, 1, NULL, argc,
+	    argv, &a)) != ZG_CLI_CONTINUE)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/keys/%s", a.id);
-	if ((rc = call(&a, "GET", path, NULL, &resp)) == ZG_EXIT_OK)
+	if ((rc = zg_cli_key_call(&a, "GET", path, NULL, &resp)) == ZG_EXIT_OK)
 		rc = print_key(&a, resp, true);
 	json_decref(resp);
 	return rc;
@@ -551,8 +480,8 @@ key_action(const struct zg_cli_usage *u, bool versioned, const char *action,
 	int64_t version;
 	int rc;
 
-	if ((rc = parse_args(u, opts, versioned ? 2 : 1, "version N", argc,
-	    argv, &a)) != ZG_CLI_CONTINUE)
+	if ((rc = zg_cli_key_parse_args(u, opts, versioned ? 2 : 1, "version N",
+	    argc, argv, &a)) != ZG_CLI_CONTINUE)
 		return rc;
 	if (versioned) {
 		if ((rc = zg_cli_parse_int(u, "the version", a.version_or_digest, 1,
@@ -562,7 +491,7 @@ key_action(const struct zg_cli_usage *u, bool versioned, const char *action,
 		    a.id, (long long)version, action);
 	} else
 		snprintf(path, sizeof(path), "/v1/keys/%s/%s", a.id, action);
-	if ((rc = call(&a, "POST", path, NULL, &resp)) == ZG_EXIT_OK)
+	if ((rc = zg_cli_key_call(&a, "POST", path, NULL, &resp)) == ZG_EXIT_OK)
 		rc = print_key(&a, resp, versioned);
 	json_decref(resp);
 	return rc;
@@ -607,454 +536,6 @@ cmd_destroy_version(int argc, char **argv)
 	    argv);
 }
 
-/* Sends body to /v1/keys/ID/<route> and prints the members named. */
-static int
-sign_request(const struct key_args *a, const char *route, json_t *body,
-    const char *const *fields)
-{
-	json_t *resp = NULL;
-	char path[300];
-	int rc;
-
-	snprintf(path, sizeof(path), "/v1/keys/%s/%s", a->id, route);
-	if ((rc = call(a, "POST", path, body, &resp)) != ZG_EXIT_OK)
-		goto out;
-	if (a->g.json)
-		zg_cli_print_json(resp);
-	else
-		rc = zg_cli_print_members(resp, fields);
-out:
-	json_decref(resp);
-	return rc;
-}
-
-static const char *const signature_fields[] = {
-	"signature", "signature", NULL,
-};
-
-static int
-cmd_sign_tx(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"file", required_argument, NULL, OPT_FILE},
-		ZG_CLI_GLOBAL_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	struct key_args a = {0};
-	json_t *tx = NULL;
-	int rc;
-
-	if ((rc = parse_args(&zg_key_sign_tx_usage, opts, 1, NULL, argc, argv,
-	    &a)) != ZG_CLI_CONTINUE)
-		return rc;
-	if ((rc = read_json_object(a.file, "transaction", &tx)) != ZG_EXIT_OK)
-		return rc;
-	rc = sign_request(&a, "sign-transaction", tx, (const char *const[]){
-	    "raw-transaction", "rawTransaction", "hash", "hash",
-	    "from", "from", NULL});
-	json_decref(tx);
-	return rc;
-}
-
-static int
-cmd_sign_message(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"file", required_argument, NULL, OPT_FILE},
-		{"hex", no_argument, NULL, OPT_HEX},
-		{"raw", no_argument, NULL, OPT_RAW},
-		ZG_CLI_GLOBAL_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	struct key_args a = {0};
-	zg_buf msg = ZG_BUF_INIT;
-	json_t *body = NULL;
-	int rc;
-
-	if ((rc = parse_args(&zg_key_sign_message_usage, opts, 1, NULL, argc,
-	    argv, &a)) != ZG_CLI_CONTINUE)
-		return rc;
-	if ((rc = zg_cli_read_secret(a.file, a.raw, MESSAGE_MAX, "message",
-	    &msg)) != ZG_EXIT_OK)
-		return rc;
-	/* Hex has no meaningful trailing whitespace, such as a CRLF. */
-	while (a.hex && msg.len > 0 && strchr(" \t\r\n",
-	    msg.data[msg.len - 1]) != NULL)
-		msg.data[--msg.len] = 0;
-	body = json_pack("{s:s%}", "message", (const char *)msg.data, msg.len);
-	if (body == NULL || (a.hex && json_object_set_new(body, "encoding",
-	    json_string("hex")) != 0)) {
-		rc = out_of_memory();
-		goto out;
-	}
-	rc = sign_request(&a, "sign-message", body, signature_fields);
-out:
-	zg_buf_free(&msg);
-	json_decref(body);
-	return rc;
-}
-
-static int
-cmd_sign_typed_data(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"file", required_argument, NULL, OPT_FILE},
-		ZG_CLI_GLOBAL_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	struct key_args a = {0};
-	json_t *td = NULL, *body = NULL;
-	int rc;
-
-	if ((rc = parse_args(&zg_key_sign_typed_data_usage, opts, 1, NULL,
-	    argc, argv, &a)) != ZG_CLI_CONTINUE)
-		return rc;
-	if ((rc = read_json_object(a.file, "typed data", &td)) != ZG_EXIT_OK)
-		return rc;
-	if ((body = json_pack("{s:o}", "typedData", td)) == NULL)
-		rc = out_of_memory();
-	else
-		rc = sign_request(&a, "sign-typed-data", body,
-		    signature_fields);
-	json_decref(body);
-	return rc;
-}
-
-static int
-cmd_sign_digest(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		ZG_CLI_GLOBAL_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	const struct zg_cli_usage *u = &zg_key_sign_digest_usage;
-	struct key_args a = {0};
-	json_t *body = NULL;
-	int rc;
-
-	if ((rc = parse_args(u, opts, 2, "DIGEST", argc, argv, &a)) !=
-	    ZG_CLI_CONTINUE)
-		return rc;
-	if (strlen(a.version_or_digest) != 66 || strncmp(a.version_or_digest, "0x", 2) != 0 ||
-	    strspn(a.version_or_digest + 2, "0123456789abcdefABCDEF") != 64)
-		return zg_cli_usage_error(u, "invalid DIGEST '%.70s': expected "
-		    "0x and 64 hex digits (32 bytes)", a.version_or_digest);
-	if ((body = json_pack("{s:s}", "digest", a.version_or_digest)) == NULL)
-		return out_of_memory();
-	rc = sign_request(&a, "sign", body, signature_fields);
-	json_decref(body);
-	return rc;
-}
-
-/*
- * Backup and restore open the data directory as the daemon does: the
- * store, the keyring, then the key manager. The manager gets no PKCS#11
- * module, because token keys never leave their token and the bundle lists
- * them from their stored metadata alone.
- */
-struct offline {
-	int lock_fd;            /* restore: the data directory lock */
-	zg_store *st;
-	zg_keyring *kr;
-	zg_keys *keys;
-};
-
-static void
-offline_close(struct offline *o)
-{
-	zg_keys_close(o->keys);
-	zg_keyring_close(o->kr);
-	if (o->st != NULL)
-		o->st->ops->close(o->st);
-	if (o->lock_fd >= 0)
-		close(o->lock_fd);
-}
-
-/* Prints "zguard: <what>: <reason>" and returns the exit code of err. */
-static int
-offline_fail(const char *what, zg_err err, const zg_errmsg *em)
-{
-	fprintf(stderr, "zguard: %s: %s\n", what, em->text[0] != '\0' ?
-	    em->text : zg_strerror(err));
-	switch (err) {
-	case ZG_ERR_BAD_PASSPHRASE:
-	case ZG_ERR_INVALID:
-	case ZG_ERR_INTEGRITY:
-	case ZG_ERR_CONFLICT:
-	case ZG_ERR_LOCKED:
-	case ZG_ERR_CONFIG:
-		return ZG_EXIT_FAILED;
-	default:
-		return ZG_EXIT_IO;
-	}
-}
-
-/*
- * Opens the data directory a->data into o. A restore (writable) takes the
- * directory's lock and opens the store read-write, creating it if needed.
- * A backup opens an existing store read-only, so a daemon may keep running.
- */
-static int
-offline_open(const struct key_args *a, bool writable, struct offline *o)
-{
-	enum zg_seal_kind seal = a->vault_pass_file != NULL ?
-	    ZG_SEAL_PASSPHRASE : ZG_SEAL_KEYFILE;
-	zg_buf vault_pass = ZG_BUF_INIT;
-	zg_errmsg em = {0};
-	char db[1100];
-	struct stat sb;
-	zg_err err;
-	int rc;
-
-	if (seal == ZG_SEAL_PASSPHRASE && (rc = read_secret_line(
-	    a->vault_pass_file, "vault passphrase", "", PASSPHRASE_MAX,
-	    &vault_pass)) != ZG_EXIT_OK)
-		return rc;
-	if (writable) {
-		if ((err = zg_datadir_open(a->data, &o->lock_fd, &em)) != ZG_OK) {
-			rc = offline_fail("cannot lock the data directory", err,
-			    &em);
-			goto out;
-		}
-		err = zg_store_sqlite_open(a->data, &o->st);
-	} else {
-		/* Opening read-only never creates a database. */
-		snprintf(db, sizeof(db), "%s/zguard.db", a->data);
-		if (stat(db, &sb) != 0) {
-			fprintf(stderr, "zguard: cannot open %s: %s\n", db,
-			    strerror(errno));
-			rc = ZG_EXIT_IO;
-			goto out;
-		}
-		err = zg_store_sqlite_open_readonly(a->data, &o->st);
-	}
-	if (err != ZG_OK) {
-		fprintf(stderr, "zguard: cannot open the database in %s: %s\n",
-		    a->data, zg_strerror(err));
-		rc = ZG_EXIT_IO;
-		goto out;
-	}
-	err = zg_keyring_open(o->st, a->data, seal, &o->kr, &em);
-	if (err == ZG_ERR_CONFIG && seal == ZG_SEAL_KEYFILE)
-		fprintf(stderr, "zguard: a vault with the passphrase seal needs "
-		    "--vault-passphrase-file\n");
-	if (err == ZG_OK && seal == ZG_SEAL_PASSPHRASE)
-		err = zg_keyring_unseal(o->kr, vault_pass.data, vault_pass.len,
-		    &em);
-	if (err != ZG_OK) {
-		rc = offline_fail("cannot open the vault", err, &em);
-		goto out;
-	}
-	if ((err = zg_keys_open(o->st, o->kr, NULL, &o->keys, &em)) != ZG_OK) {
-		rc = offline_fail("cannot open the key manager", err, &em);
-		goto out;
-	}
-	/* success */
-	rc = ZG_EXIT_OK;
-out:
-	zg_buf_free(&vault_pass);
-	return rc;
-}
-
-/* Reads the whole file path, at most max bytes, into out. */
-static int
-read_whole_file(const char *path, size_t max, zg_buf *out)
-{
-	char chunk[65536];
-	int rc = ZG_EXIT_IO;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd == -1) {
-		fprintf(stderr, "zguard: cannot open %s: %s\n", path,
-		    strerror(errno));
-		return ZG_EXIT_IO;
-	}
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			fprintf(stderr, "zguard: cannot read %s: %s\n", path,
-			    strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if ((size_t)n > max - out->len) {
-			fprintf(stderr, "zguard: %s is larger than %zu bytes; "
-			    "it is not a key backup\n", path, max);
-			goto out;
-		}
-		if (zg_buf_append(out, chunk, (size_t)n) != ZG_OK) {
-			out_of_memory();
-			goto out;
-		}
-	}
-	/* success */
-	rc = ZG_EXIT_OK;
-out:
-	close(fd);
-	return rc;
-}
-
-/*
- * Creates path with mode 0600, failing if it exists, and writes data to
- * it durably. A partly written file is removed.
- */
-static int
-write_new_file(const char *path, const uint8_t *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	size_t done = 0;
-
-	if (fd == -1) {
-		fprintf(stderr, "zguard: cannot create %s: %s\n", path,
-		    strerror(errno));
-		return ZG_EXIT_IO;
-	}
-	while (done < len) {
-		ssize_t n = write(fd, data + done, len - done);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			break;
-		done += (size_t)n;
-	}
-	if (done < len || fsync(fd) != 0) {
-		fprintf(stderr, "zguard: cannot write %s: %s\n", path,
-		    strerror(errno));
-		close(fd);
-		unlink(path);
-		return ZG_EXIT_IO;
-	}
-	if (close(fd) != 0) {
-		fprintf(stderr, "zguard: cannot write %s: %s\n", path,
-		    strerror(errno));
-		unlink(path);
-		return ZG_EXIT_IO;
-	}
-	return ZG_EXIT_OK;
-}
-
-static const struct option offline_opts[] = {
-	{"data", required_argument, NULL, OPT_DATA},
-	{"out", required_argument, NULL, OPT_OUT},
-	{"in", required_argument, NULL, OPT_IN},
-	{"owner", required_argument, NULL, OPT_OWNER},
-	{"passphrase-file", required_argument, NULL, OPT_PASSPHRASE_FILE},
-	{"vault-passphrase-file", required_argument, NULL,
-	    OPT_VAULT_PASSPHRASE_FILE},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
-};
-
-static int
-cmd_backup(int argc, char **argv)
-{
-	const struct zg_cli_usage *u = &zg_key_backup_usage;
-	struct key_args a = {0};
-	struct offline o = {.lock_fd = -1};
-	zg_buf pass = ZG_BUF_INIT, bundle = ZG_BUF_INIT;
-	size_t exported = 0, not_exportable = 0;
-	zg_errmsg em = {0};
-	struct stat sb;
-	zg_err err;
-	int rc;
-
-	if ((rc = parse_args(u, offline_opts, 0, NULL, argc, argv, &a)) !=
-	    ZG_CLI_CONTINUE)
-		return rc;
-	if (a.in != NULL)
-		return zg_cli_usage_error(u, "--in is an option of 'zguard key "
-		    "restore'; a backup writes to --out FILE");
-	if (a.data == NULL || a.data[0] == '\0')
-		return zg_cli_usage_error(u, "missing --data DIR");
-	if (a.out == NULL || a.out[0] == '\0')
-		return zg_cli_usage_error(u, "missing --out FILE");
-	/* Checked now as well, so no passphrase is typed in vain. */
-	if (lstat(a.out, &sb) == 0) {
-		fprintf(stderr, "zguard: %s already exists; choose a new file "
-		    "for the backup\n", a.out);
-		return ZG_EXIT_IO;
-	}
-	if ((rc = read_secret_line(a.pass_file, "bundle passphrase",
-	    "Bundle passphrase: ", PASSPHRASE_MAX, &pass)) != ZG_EXIT_OK)
-		goto out;
-	if (pass.len < BUNDLE_PASSPHRASE_MIN) {
-		fprintf(stderr, "zguard: the bundle passphrase has %zu "
-		    "characters; use at least %d\n", pass.len,
-		    BUNDLE_PASSPHRASE_MIN);
-		rc = ZG_EXIT_USAGE;
-		goto out;
-	}
-	zg_harden_process();
-	zg_crypto_init(1u << 20);
-	if ((rc = offline_open(&a, false, &o)) != ZG_EXIT_OK)
-		goto out;
-	if ((err = zg_keys_backup(o.keys, a.owner, pass.data, pass.len, NULL,
-	    &bundle, &exported, &not_exportable, &em)) != ZG_OK) {
-		rc = offline_fail("backup failed", err, &em);
-		goto out;
-	}
-	if ((rc = write_new_file(a.out, bundle.data, bundle.len)) !=
-	    ZG_EXIT_OK)
-		goto out;
-	printf("wrote %s: %zu keys exported, %zu not exportable (PKCS#11, "
-	    "listed without key material)\n", a.out, exported,
-	    not_exportable);
-out:
-	offline_close(&o);
-	zg_buf_free(&pass);
-	zg_buf_free(&bundle);
-	return rc;
-}
-
-static int
-cmd_restore(int argc, char **argv)
-{
-	const struct zg_cli_usage *u = &zg_key_restore_usage;
-	struct key_args a = {0};
-	struct offline o = {.lock_fd = -1};
-	zg_buf pass = ZG_BUF_INIT, bundle = ZG_BUF_INIT;
-	size_t restored = 0, skipped = 0;
-	zg_errmsg em = {0};
-	zg_err err;
-	int rc;
-
-	if ((rc = parse_args(u, offline_opts, 0, NULL, argc, argv, &a)) !=
-	    ZG_CLI_CONTINUE)
-		return rc;
-	if (a.out != NULL || a.owner != NULL)
-		return zg_cli_usage_error(u, "--out and --owner are options of "
-		    "'zguard key backup'; a restore reads --in FILE");
-	if (a.data == NULL || a.data[0] == '\0')
-		return zg_cli_usage_error(u, "missing --data DIR");
-	if (a.in == NULL || a.in[0] == '\0')
-		return zg_cli_usage_error(u, "missing --in FILE");
-	if ((rc = read_whole_file(a.in, BUNDLE_MAX, &bundle)) != ZG_EXIT_OK)
-		goto out;
-	if ((rc = read_secret_line(a.pass_file, "bundle passphrase",
-	    "Bundle passphrase: ", PASSPHRASE_MAX, &pass)) != ZG_EXIT_OK)
-		goto out;
-	zg_harden_process();
-	zg_crypto_init(1u << 20);
-	if ((rc = offline_open(&a, true, &o)) != ZG_EXIT_OK)
-		goto out;
-	if ((err = zg_keys_restore(o.keys, bundle.data, bundle.len, pass.data,
-	    pass.len, &restored, &skipped, &em)) != ZG_OK) {
-		rc = offline_fail("restore failed", err, &em);
-		goto out;
-	}
-	printf("restored %zu keys into %s; skipped %zu not exportable\n",
-	    restored, a.data, skipped);
-out:
-	offline_close(&o);
-	zg_buf_free(&pass);
-	zg_buf_free(&bundle);
-	return rc;
-}
-
 int
 zg_cmd_key(int argc, char **argv)
 {
@@ -1072,16 +553,16 @@ zg_cmd_key(int argc, char **argv)
 		    "enable one key version again"},
 		{"destroy-version", cmd_destroy_version,
 		    "erase one version's private key"},
-		{"sign-tx", cmd_sign_tx, "sign an Ethereum transaction"},
-		{"sign-message", cmd_sign_message,
+		{"sign-tx", zg_cli_key_sign_tx, "sign an Ethereum transaction"},
+		{"sign-message", zg_cli_key_sign_message,
 		    "sign an EIP-191 personal message"},
-		{"sign-typed-data", cmd_sign_typed_data,
+		{"sign-typed-data", zg_cli_key_sign_typed_data,
 		    "sign EIP-712 typed data"},
-		{"sign-digest", cmd_sign_digest,
+		{"sign-digest", zg_cli_key_sign_digest,
 		    "sign a raw 32-byte digest (allowed keys only)"},
-		{"backup", cmd_backup,
+		{"backup", zg_cli_key_backup,
 		    "write software keys to an encrypted bundle (offline)"},
-		{"restore", cmd_restore,
+		{"restore", zg_cli_key_restore,
 		    "restore keys from a bundle into a data dir (offline)"},
 		{NULL, NULL, NULL},
 	};

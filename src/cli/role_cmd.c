@@ -1,8 +1,8 @@
 /*
- * `zguard role|grant|sa|authz ...`: roles, grants of roles to users,
- * service accounts and the authorization decision point, over the
- * daemon's /v1/roles, /v1/users/{userId}/roles, /v1/service-accounts and
- * /v1/authz/check routes.
+ * `zguard role|grant ...`: roles and grants of roles to users, over the
+ * daemon's /v1/roles and /v1/users/{userId}/roles routes. This file also
+ * contains the argument parsing and request helpers that sa_authz_cmd.c
+ * shares through role_cmd_internal.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,53 +13,16 @@
 #include "base/timeutil.h"
 #include "cli/cli.h"
 #include "cli/cmdutil.h"
+#include "cli/role_cmd_internal.h"
 
 /* The largest JSON file read (role, scope, context), in bytes. */
 #define JSON_INPUT_MAX (4 * 1024 * 1024)
 
-/* The limits of ttlSeconds on a service account token, in seconds. */
-#define TOKEN_TTL_MAX 31622400
-
 /* Roles a service account may get when it is created. */
 #define SA_ROLES_MAX 16
 
-enum {
-	OPT_FILE = ZG_OPT_FIRST_LOCAL,
-	OPT_EXPIRES_AT,
-	OPT_DESCRIPTION,
-	OPT_ROLE,
-	OPT_TTL,
-	OPT_SCOPE_FILE,
-	OPT_CONTEXT_FILE,
-};
-
-/* The check a positional argument gets before it enters a URL or a body. */
-enum arg_kind {
-	ARG_ROLE,      /* a role name */
-	ARG_USER,      /* a user id, or a service account id "sa:NAME" */
-	ARG_TEXT,      /* sent in a JSON body only */
-};
-
-/* One subcommand: its help, options and positional arguments. */
-struct spec {
-	const struct zg_cli_usage *usage;
-	const struct option *opts;
-	int nargs;
-	const char *arg_names[3];     /* for "missing ..." messages */
-	enum arg_kind arg_kinds[3];
-};
-
-/* The parsed command line. */
-struct role_args {
-	struct zg_cli_globals g;
-	const char *arg[3];
-	const char *file, *expires_at, *description, *ttl, *scope_file;
-	const char *context_file;
-	json_t *roles;                /* --role values, owned */
-};
-
-static int
-out_of_memory(void)
+int
+zg_cli_role_out_of_memory(void)
 {
 	fprintf(stderr, "zguard: out of memory\n");
 	return ZG_EXIT_IO;
@@ -81,8 +44,9 @@ check_arg(const struct zg_cli_usage *u, enum arg_kind k, const char *s)
 }
 
 /* Parses argv by spec s. Returns ZG_CLI_CONTINUE or the exit code. */
-static int
-parse_args(const struct spec *s, int argc, char **argv, struct role_args *a)
+int
+zg_cli_role_parse_args(const struct spec *s, int argc, char **argv,
+    struct role_args *a)
 {
 	const struct zg_cli_usage *u = s->usage;
 	int rc, opt;
@@ -101,13 +65,13 @@ parse_args(const struct spec *s, int argc, char **argv, struct role_args *a)
 			if (check_arg(u, ARG_ROLE, optarg) != ZG_EXIT_OK)
 				return ZG_EXIT_USAGE;
 			if (a->roles == NULL && (a->roles = json_array()) == NULL)
-				return out_of_memory();
+				return zg_cli_role_out_of_memory();
 			if (json_array_size(a->roles) == SA_ROLES_MAX)
 				return zg_cli_usage_error(u, "at most %d --role "
 				    "options", SA_ROLES_MAX);
 			if (json_array_append_new(a->roles,
 			    json_string(optarg)) != 0)
-				return out_of_memory();
+				return zg_cli_role_out_of_memory();
 			break;
 		default:
 			if ((rc = zg_cli_common_option(opt, argv, &a->g, u)) !=
@@ -141,8 +105,9 @@ parse_args(const struct spec *s, int argc, char **argv, struct role_args *a)
  * Reads a JSON value from path, or from stdin when path is NULL. want is
  * JSON_OBJECT or JSON_ARRAY.
  */
-static int
-read_json(const char *path, const char *what, json_type want, json_t **out)
+int
+zg_cli_role_read_json(const char *path, const char *what, json_type want,
+    json_t **out)
 {
 	zg_buf text = ZG_BUF_INIT;
 	json_error_t jerr;
@@ -173,9 +138,9 @@ read_json(const char *path, const char *what, json_type want, json_t **out)
 }
 
 /* Sends one request with a token and leaves the response in *resp. */
-static int
-call(const struct role_args *a, const char *method, const char *path,
-    json_t *body, json_t **resp)
+int
+zg_cli_role_call(const struct role_args *a, const char *method,
+    const char *path, json_t *body, json_t **resp)
 {
 	zg_client *c = NULL;
 	long status;
@@ -210,44 +175,33 @@ print_rows(const char *const *header, const char *const *members,
 	rc = ZG_EXIT_OK;
 out:
 	if (rc != ZG_EXIT_OK)
-		out_of_memory();
+		zg_cli_role_out_of_memory();
 	for (size_t i = 0; cells != NULL && i < nrow * ncol; i++)
 		free(cells[i]);
 	free(cells);
 	return rc;
 }
-
-/*
- * The output format of a subcommand: "FIELD  VALUE" lines of fields
- * (label/member pairs), or a table of the response's "items" array.
- */
-struct output {
-	const char *const *fields;
-	const char *const *header;
-	const char *const *members;
-	size_t ncol;
-};
-
 /*
  * Runs one subcommand: parses argv by s, lets build make the path and
  * body from the arguments, sends the request and prints the response in
  * the format o describes (or as JSON with --json).
  */
-static int
-run(const struct spec *s, const char *method, const struct output *o,
-    int (*build)(const struct spec *, struct role_args *, char *, size_t,
-    json_t **), int argc, char **argv)
+int
+zg_cli_role_run(const struct spec *s, const char *method,
+    const struct output *o, int (*build)(const struct spec *,
+    struct role_args *, char *, size_t, json_t **), int argc, char **argv)
 {
 	struct role_args a = {0};
 	json_t *body = NULL, *resp = NULL;
 	char path[512];
 	int rc;
 
-	if ((rc = parse_args(s, argc, argv, &a)) != ZG_CLI_CONTINUE)
+	if ((rc = zg_cli_role_parse_args(s, argc, argv, &a)) != ZG_CLI_CONTINUE)
 		goto out;
 	if ((rc = build(s, &a, path, sizeof(path), &body)) != ZG_EXIT_OK)
 		goto out;
-	if ((rc = call(&a, method, path, body, &resp)) != ZG_EXIT_OK)
+	if ((rc = zg_cli_role_call(&a, method, path, body, &resp)) !=
+	    ZG_EXIT_OK)
 		goto out;
 	if (a.g.json)
 		zg_cli_print_json(resp);
@@ -263,7 +217,7 @@ out:
 	return rc;
 }
 
-static const struct option no_opts[] = {
+const struct option zg_cli_role_no_opts[] = {
 	ZG_CLI_GLOBAL_OPTIONS,
 	{NULL, 0, NULL, 0},
 };
@@ -322,29 +276,31 @@ build_role(const struct spec *s, struct role_args *a, char *path,
 	else
 		snprintf(path, pathsz, "/v1/roles");
 	if (s->usage == &role_create_usage || s->usage == &role_update_usage)
-		return read_json(a->file, "role", JSON_OBJECT, body);
+		return zg_cli_role_read_json(a->file, "role", JSON_OBJECT,
+		    body);
 	return ZG_EXIT_OK;
 }
 
 static int
 cmd_role_list(int argc, char **argv)
 {
-	static const struct spec s = {&role_list_usage, no_opts, 0, {0}, {0}};
+	static const struct spec s = {&role_list_usage, zg_cli_role_no_opts, 0,
+	    {0}, {0}};
 	static const char *const header[] = {
 		"NAME", "BUILT-IN", "INHERITS", "DESCRIPTION"};
 	static const char *const members[] = {
 		"name", "builtIn", "inherits", "description"};
 	static const struct output o = {NULL, header, members, 4};
-	return run(&s, "GET", &o, build_role, argc, argv);
+	return zg_cli_role_run(&s, "GET", &o, build_role, argc, argv);
 }
 
 static int
 cmd_role_show(int argc, char **argv)
 {
-	static const struct spec s = {&role_show_usage, no_opts, 1,
+	static const struct spec s = {&role_show_usage, zg_cli_role_no_opts, 1,
 	    {"role NAME"}, {ARG_ROLE}};
 	static const struct output o = {role_fields, NULL, NULL, 0};
-	return run(&s, "GET", &o, build_role, argc, argv);
+	return zg_cli_role_run(&s, "GET", &o, build_role, argc, argv);
 }
 
 static int
@@ -353,7 +309,7 @@ cmd_role_create(int argc, char **argv)
 	static const struct spec s = {&role_create_usage, file_opts, 0, {0},
 	    {0}};
 	static const struct output o = {role_fields, NULL, NULL, 0};
-	return run(&s, "POST", &o, build_role, argc, argv);
+	return zg_cli_role_run(&s, "POST", &o, build_role, argc, argv);
 }
 
 static int
@@ -362,17 +318,17 @@ cmd_role_update(int argc, char **argv)
 	static const struct spec s = {&role_update_usage, file_opts, 1,
 	    {"role NAME"}, {ARG_ROLE}};
 	static const struct output o = {role_fields, NULL, NULL, 0};
-	return run(&s, "PUT", &o, build_role, argc, argv);
+	return zg_cli_role_run(&s, "PUT", &o, build_role, argc, argv);
 }
 
 static int
 cmd_role_delete(int argc, char **argv)
 {
-	static const struct spec s = {&role_delete_usage, no_opts, 1,
-	    {"role NAME"}, {ARG_ROLE}};
+	static const struct spec s = {&role_delete_usage, zg_cli_role_no_opts,
+	    1, {"role NAME"}, {ARG_ROLE}};
 	const struct output o = {(const char *const[]){
 	    "name", "name", "deleted", "deleted", NULL}, NULL, NULL, 0};
-	return run(&s, "DELETE", &o, build_role, argc, argv);
+	return zg_cli_role_run(&s, "DELETE", &o, build_role, argc, argv);
 }
 
 int
@@ -425,21 +381,21 @@ build_grant(const struct spec *s, struct role_args *a, char *path,
 	if ((*body = json_pack("{s:s}", "roleId", a->arg[1])) == NULL ||
 	    (a->expires_at != NULL && json_object_set_new(*body, "expiresAt",
 	    json_string(a->expires_at)) != 0))
-		return out_of_memory();
+		return zg_cli_role_out_of_memory();
 	return ZG_EXIT_OK;
 }
 
 static int
 cmd_grant_list(int argc, char **argv)
 {
-	static const struct spec s = {&grant_list_usage, no_opts, 1,
+	static const struct spec s = {&grant_list_usage, zg_cli_role_no_opts, 1,
 	    {"USER"}, {ARG_USER}};
 	static const char *const header[] = {
 		"ROLE", "GRANTED-BY", "GRANTED-AT", "EXPIRES", "EXPIRED"};
 	static const char *const members[] = {
 		"roleId", "grantedBy", "grantedAt", "expiresAt", "expired"};
 	static const struct output o = {NULL, header, members, 5};
-	return run(&s, "GET", &o, build_grant, argc, argv);
+	return zg_cli_role_run(&s, "GET", &o, build_grant, argc, argv);
 }
 
 static int
@@ -456,18 +412,18 @@ cmd_grant_add(int argc, char **argv)
 	    "user", "userId", "role", "roleId", "granted-by", "grantedBy",
 	    "granted-at", "grantedAt", "expires", "expiresAt", NULL},
 	    NULL, NULL, 0};
-	return run(&s, "POST", &o, build_grant, argc, argv);
+	return zg_cli_role_run(&s, "POST", &o, build_grant, argc, argv);
 }
 
 static int
 cmd_grant_revoke(int argc, char **argv)
 {
-	static const struct spec s = {&grant_revoke_usage, no_opts, 2,
-	    {"USER", "ROLE"}, {ARG_USER, ARG_ROLE}};
+	static const struct spec s = {&grant_revoke_usage, zg_cli_role_no_opts,
+	    2, {"USER", "ROLE"}, {ARG_USER, ARG_ROLE}};
 	const struct output o = {(const char *const[]){
 	    "user", "userId", "role", "roleId", "revoked", "revoked", NULL},
 	    NULL, NULL, 0};
-	return run(&s, "DELETE", &o, build_grant, argc, argv);
+	return zg_cli_role_run(&s, "DELETE", &o, build_grant, argc, argv);
 }
 
 int
@@ -481,264 +437,4 @@ zg_cmd_grant(int argc, char **argv)
 	};
 	return zg_cli_dispatch("grant", "Grant roles to users and service "
 	    "accounts, and revoke them.", table, argc, argv);
-}
-
-/* Service accounts. */
-
-#define SA_OUTPUT_HELP                                                       \
-	"Output: \"id\", \"name\", \"description\", \"created-by\" and\n"      \
-	"\"created\" lines, or the JSON with --json.\n"
-
-static const struct zg_cli_usage sa_list_usage = {"sa list",
-	"sa list [OPTIONS]\n\nLists service accounts.\n\n"
-	"Output: a table \"ID  NAME  CREATED-BY  CREATED  DESCRIPTION\", or\n"
-	"the JSON with --json.\n", true};
-static const struct zg_cli_usage sa_create_usage = {"sa create",
-	"sa create NAME [--description TEXT] [--role ROLE]... [OPTIONS]\n\n"
-	"Creates the service account sa:NAME, a principal for programs.\n"
-	"NAME is 1 to 64 lower-case letters, digits or -_.\n\n"
-	"Options:\n"
-	"  --description TEXT what the account is for\n"
-	"  --role ROLE        grant ROLE to the account; repeat for up to 16\n"
-	"\n" SA_OUTPUT_HELP, true};
-static const struct zg_cli_usage sa_show_usage = {"sa show",
-	"sa show ID [OPTIONS]\n\nPrints service account ID (sa:NAME).\n\n"
-	SA_OUTPUT_HELP, true};
-static const struct zg_cli_usage sa_delete_usage = {"sa delete",
-	"sa delete ID [OPTIONS]\n\nDeletes service account ID (sa:NAME) and "
-	"revokes its roles. Its\ntokens stop working at once.\n\n"
-	"Output: \"id\", \"deleted\" and \"revoked-grants\" lines, or the\n"
-	"JSON with --json.\n", true};
-static const struct zg_cli_usage sa_token_usage = {"sa token",
-	"sa token ID [--ttl SECONDS] [--scope-file FILE] [OPTIONS]\n\n"
-	"Creates an API token for service account ID (sa:NAME).\n\n"
-	"Options:\n"
-	"  --ttl SECONDS      lifetime in seconds, 1 to 31622400 (366 days)\n"
-	"                     (default: the server's, 86400)\n"
-	"  --scope-file FILE  limit the token to a JSON array of permissions\n"
-	"                     in FILE, each {\"resource\", \"actions\", ...};\n"
-	"                     a token never exceeds its account's roles\n\n"
-	"Output: \"id\", \"token\", \"user\" and \"expires\" lines, or the\n"
-	"JSON with --json. The token is shown only once and only on stdout.\n",
-	true};
-
-static const char *const sa_fields[] = {
-	"id", "id", "name", "name", "description", "description",
-	"created-by", "createdBy", "created", "createdAt", NULL,
-};
-
-static int
-build_sa(const struct spec *s, struct role_args *a, char *path,
-    size_t pathsz, json_t **body)
-{
-	json_t *scope = NULL;
-	int rc;
-
-	if (s->usage == &sa_list_usage || s->usage == &sa_create_usage)
-		snprintf(path, pathsz, "/v1/service-accounts");
-	else if (s->usage == &sa_token_usage)
-		snprintf(path, pathsz, "/v1/service-accounts/%s/tokens",
-		    a->arg[0]);
-	else
-		snprintf(path, pathsz, "/v1/service-accounts/%s", a->arg[0]);
-
-	if (s->usage == &sa_create_usage) {
-		*body = json_pack("{s:s}", "name", a->arg[0]);
-		if (*body == NULL || (a->description != NULL &&
-		    json_object_set_new(*body, "description",
-		    json_string(a->description)) != 0))
-			return zg_cli_usage_error(s->usage, "NAME and "
-			    "--description must be UTF-8");
-		if (a->roles != NULL && json_object_set(*body, "roles",
-		    a->roles) != 0)
-			return out_of_memory();
-	}
-	if (s->usage == &sa_token_usage) {
-		int64_t ttl;
-		if ((*body = json_object()) == NULL)
-			return out_of_memory();
-		if (a->ttl != NULL) {
-			if ((rc = zg_cli_parse_int(s->usage, "--ttl", a->ttl, 1,
-			    TOKEN_TTL_MAX, &ttl)) != ZG_EXIT_OK)
-				return rc;
-			if (json_object_set_new(*body, "ttlSeconds",
-			    json_integer(ttl)) != 0)
-				return out_of_memory();
-		}
-		if (a->scope_file != NULL) {
-			if ((rc = read_json(a->scope_file, "scope", JSON_ARRAY,
-			    &scope)) != ZG_EXIT_OK)
-				return rc;
-			if (json_object_set_new(*body, "scope", scope) != 0)
-				return out_of_memory();
-		}
-	}
-	return ZG_EXIT_OK;
-}
-
-static int
-cmd_sa_list(int argc, char **argv)
-{
-	static const struct spec s = {&sa_list_usage, no_opts, 0, {0}, {0}};
-	static const char *const header[] = {
-		"ID", "NAME", "CREATED-BY", "CREATED", "DESCRIPTION"};
-	static const char *const members[] = {
-		"id", "name", "createdBy", "createdAt", "description"};
-	static const struct output o = {NULL, header, members, 5};
-	return run(&s, "GET", &o, build_sa, argc, argv);
-}
-
-static int
-cmd_sa_create(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"description", required_argument, NULL, OPT_DESCRIPTION},
-		{"role", required_argument, NULL, OPT_ROLE},
-		ZG_CLI_GLOBAL_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	/* The server checks NAME's stricter rules and names the one broken. */
-	static const struct spec s = {&sa_create_usage, opts, 1, {"NAME"},
-	    {ARG_TEXT}};
-	const struct output o = {(const char *const[]){
-	    "id", "id", "name", "name", "description", "description",
-	    "roles", "roles", "created", "createdAt", NULL}, NULL, NULL, 0};
-	return run(&s, "POST", &o, build_sa, argc, argv);
-}
-
-static int
-cmd_sa_show(int argc, char **argv)
-{
-	static const struct spec s = {&sa_show_usage, no_opts, 1,
-	    {"service account ID"}, {ARG_USER}};
-	static const struct output o = {sa_fields, NULL, NULL, 0};
-	return run(&s, "GET", &o, build_sa, argc, argv);
-}
-
-static int
-cmd_sa_delete(int argc, char **argv)
-{
-	static const struct spec s = {&sa_delete_usage, no_opts, 1,
-	    {"service account ID"}, {ARG_USER}};
-	const struct output o = {(const char *const[]){
-	    "id", "id", "deleted", "deleted", "revoked-grants",
-	    "revokedGrants", NULL}, NULL, NULL, 0};
-	return run(&s, "DELETE", &o, build_sa, argc, argv);
-}
-
-static int
-cmd_sa_token(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"ttl", required_argument, NULL, OPT_TTL},
-		{"scope-file", required_argument, NULL, OPT_SCOPE_FILE},
-		ZG_CLI_GLOBAL_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	static const struct spec s = {&sa_token_usage, opts, 1,
-	    {"service account ID"}, {ARG_USER}};
-	const struct output o = {(const char *const[]){
-	    "id", "id", "token", "token", "user", "userId",
-	    "expires", "expiresAt", NULL}, NULL, NULL, 0};
-	return run(&s, "POST", &o, build_sa, argc, argv);
-}
-
-int
-zg_cmd_sa(int argc, char **argv)
-{
-	static const struct zg_cli_subcommand table[] = {
-		{"list", cmd_sa_list, "list service accounts"},
-		{"create", cmd_sa_create, "create a service account"},
-		{"show", cmd_sa_show, "print a service account"},
-		{"delete", cmd_sa_delete, "delete a service account"},
-		{"token", cmd_sa_token, "create a token for a service account"},
-		{NULL, NULL, NULL},
-	};
-	return zg_cli_dispatch("sa", "Manage service accounts: non-human "
-	    "principals with their own roles and tokens.", table, argc, argv);
-}
-
-/* The decision point. */
-
-static const struct zg_cli_usage authz_check_usage = {"authz check",
-	"authz check USER RESOURCE ACTION [--context-file FILE] [OPTIONS]\n\n"
-	"Asks the server whether USER may do ACTION on RESOURCE, such as\n"
-	"'zguard authz check alice workflows/w1 read'.\n\n"
-	"Options:\n"
-	"  --context-file FILE  a JSON object of request attributes, such as\n"
-	"                       {\"ownerId\": \"alice\", \"amount\": 500,\n"
-	"                       \"ip\": \"10.0.0.7\", \"mfa\": true}\n\n"
-	"Output: \"allowed\", \"reason\", \"role\" and \"permission\" lines,\n"
-	"or the JSON with --json. Exits 0 when allowed and 1 when denied.\n",
-	true};
-
-static int
-build_check(const struct spec *s, struct role_args *a, char *path,
-    size_t pathsz, json_t **body)
-{
-	json_t *context = NULL;
-	int rc;
-
-	snprintf(path, pathsz, "/v1/authz/check");
-	*body = json_pack("{s:s, s:s, s:s}", "userId", a->arg[0], "resource",
-	    a->arg[1], "action", a->arg[2]);
-	if (*body == NULL)
-		return zg_cli_usage_error(s->usage, "RESOURCE and ACTION must "
-		    "be UTF-8");
-	if (a->context_file != NULL) {
-		if ((rc = read_json(a->context_file, "context", JSON_OBJECT,
-		    &context)) != ZG_EXIT_OK)
-			return rc;
-		if (json_object_set_new(*body, "context", context) != 0)
-			return out_of_memory();
-	}
-	return ZG_EXIT_OK;
-}
-
-static int
-cmd_authz_check(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"context-file", required_argument, NULL, OPT_CONTEXT_FILE},
-		ZG_CLI_GLOBAL_OPTIONS,
-		{NULL, 0, NULL, 0},
-	};
-	static const struct spec s = {&authz_check_usage, opts, 3,
-	    {"USER", "RESOURCE", "ACTION"}, {ARG_TEXT, ARG_TEXT, ARG_TEXT}};
-	struct role_args a = {0};
-	json_t *body = NULL, *resp = NULL;
-	char path[64];
-	int rc;
-
-	if ((rc = parse_args(&s, argc, argv, &a)) != ZG_CLI_CONTINUE)
-		goto out;
-	if ((rc = build_check(&s, &a, path, sizeof(path), &body)) !=
-	    ZG_EXIT_OK)
-		goto out;
-	if ((rc = call(&a, "POST", path, body, &resp)) != ZG_EXIT_OK)
-		goto out;
-	if (a.g.json)
-		zg_cli_print_json(resp);
-	else if ((rc = zg_cli_print_members(resp, (const char *const[]){
-	    "allowed", "allowed", "reason", "reason", "role", "matchedRole",
-	    "permission", "matchedPermission", NULL})) != ZG_EXIT_OK)
-		goto out;
-	rc = json_is_true(json_object_get(resp, "allowed")) ? ZG_EXIT_OK :
-	    ZG_EXIT_FAILED;
-out:
-	json_decref(body);
-	json_decref(resp);
-	return rc;
-}
-
-int
-zg_cmd_authz(int argc, char **argv)
-{
-	static const struct zg_cli_subcommand table[] = {
-		{"check", cmd_authz_check,
-		    "decide whether a user may act on a resource"},
-		{NULL, NULL, NULL},
-	};
-	return zg_cli_dispatch("authz", "Ask the permission engine for "
-	    "decisions.", table, argc, argv);
 }

@@ -48,6 +48,8 @@ zg_sign_kind_name(zg_sign_kind kind)
 struct sign_what {
 	zg_sign_kind kind;
 	const zg_tx *tx;           /* ZG_SIGN_TRANSACTION only */
+	const zg_u256 *chain_id;   /* a transaction's, or a typed-data
+	                              domain's; NULL when there is none */
 };
 
 static zg_err
@@ -67,9 +69,9 @@ sign(zg_app *app, zg_request *req, const zg_key *key,
 		return err;
 	json_t *meta = json_pack("{s:s,s:i,s:s}", "keyId", key->id, "keyVersion",
 	    (json_int_t)sig->version, "signatureKind", kind_names[what->kind]);
-	if (meta != NULL && what->tx != NULL) {
+	if (meta != NULL && what->chain_id != NULL) {
 		char chain[ZG_U256_DEC_LEN];
-		zg_u256_to_dec(&what->tx->chain_id, chain);
+		zg_u256_to_dec(what->chain_id, chain);
 		json_object_set_new(meta, "chainId", json_string(chain));
 	}
 	/* Adds to what the gate recorded (policy, rule, request id). */
@@ -239,7 +241,9 @@ static zg_err
 sign_prepared(zg_app *app, zg_request *req, const zg_key *key,
     zg_sign_kind kind, const struct prepared *p, json_t **out)
 {
-	struct sign_what what = {kind, p->has_tx ? &p->tx : NULL};
+	struct sign_what what = {kind, p->has_tx ? &p->tx : NULL,
+	    p->has_tx ? &p->tx.chain_id : p->facts.has_chain_id ?
+	    &p->facts.chain_id : NULL};
 	zg_key_signature sig;
 	zg_buf raw = {0};
 	uint8_t hash[32];

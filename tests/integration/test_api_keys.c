@@ -680,6 +680,9 @@ signatures_are_audited(void **state)
 		assert_string_equal(json_str(meta, "keyId"), id);
 		assert_int_equal(json_integer_value(json_object_get(meta,
 		    "keyVersion")), 1);
+		/* A typed-data domain names its chain too. */
+		if (strcmp(json_str(ev, "action"), "sign_typed_data") == 0)
+			assert_string_equal(json_str(meta, "chainId"), "1");
 		if (strcmp(json_str(ev, "action"), "sign_transaction") != 0)
 			continue;
 		assert_string_equal(json_str(meta, "chainId"), "1");

@@ -146,6 +146,43 @@ note_transition(zg_request *req, const zg_txreq *r, const char *from)
  * Loads the path's request and moves it to expired when its time has
  * passed, so that every reader sees the same state.
  */
+/*
+ * A request stays "approved" only while its last approver's call signs
+ * it. One still approved long after (the daemon stopped in between) goes
+ * back to pending_approval without that last approval, so that it can be
+ * approved again instead of staying stuck.
+ */
+#define STALE_APPROVED_US (15 * 60 * 1000000LL)
+
+static zg_err
+recover_stale_approval(zg_app *app, zg_request *req, zg_txreq *r)
+{
+	json_t *approvals = json_object_get(r->body, "approvals");
+	const char *at = json_string_value(json_object_get(r->body,
+	    "updatedAt"));
+	int64_t updated = 0, now = zg_time_now_us();
+	zg_err err;
+
+	if (r->state != ZG_TXREQ_APPROVED || at == NULL ||
+	    zg_time_parse_rfc3339(at, &updated) != ZG_OK ||
+	    now - updated < STALE_APPROVED_US ||
+	    json_array_size(approvals) == 0)
+		return ZG_OK;
+	const char *last = json_string_value(json_object_get(json_array_get(
+	    approvals, json_array_size(approvals) - 1), "userId"));
+	char user[ZG_USER_MAX];
+	snprintf(user, sizeof(user), "%s", last ? last : "");
+	if ((err = zg_txreq_unapprove(app->st, r, user, now, &req->em)) !=
+	    ZG_OK) {
+		zg_txreq_free(r);
+		return err;
+	}
+	zg_log_warn("a transaction request was left approved but unsigned; "
+	    "its last approval is taken back", ZGF_S("tx_request", r->id),
+	    ZGF_S("approver", user));
+	return ZG_OK;
+}
+
 static zg_err
 load_current(zg_app *app, zg_request *req, zg_txreq *r)
 {
@@ -166,7 +203,7 @@ load_current(zg_app *app, zg_request *req, zg_txreq *r)
 		zg_log_info("transaction request expired",
 		    ZGF_S("tx_request", r->id));
 	}
-	return ZG_OK;
+	return recover_stale_approval(app, req, r);
 }
 
 zg_err

@@ -27,9 +27,10 @@
  * against the revision read, so when two approvers race for the last
  * approval, one gets a conflict and only one signature is made.
  *
- * NOTE: a daemon that stops between entering approved and signing leaves
- * the request approved for good. It can then be neither approved nor
- * rejected, so the requester has to send a new signing request.
+ * A daemon that stops between entering approved and signing leaves the
+ * request approved. The server's handlers return such a request to
+ * pending_approval with zg_txreq_unapprove when they read it more than 15
+ * minutes later, so the last approver can approve it again.
  *
  * Invariants. An approver appears at most once in approvals and is never
  * the requester. "result" is set exactly in states signed and released.

@@ -782,6 +782,42 @@ approval_by_role_holder_only(void **state)
 	zgt_resp_free(&r);
 }
 
+/*
+ * A request left "approved" but unsigned (the daemon stopped while the
+ * last approver's call was signing) goes back to pending_approval when it
+ * is read long after, without that last approval. The test writes the
+ * stored state with the sqlite3 shell, as such a stop would leave it.
+ */
+static void
+stale_approval_returns_to_pending(void **state)
+{
+	char key[64], id[64], path[128], cmd[1024];
+	zgt_resp r;
+	new_key(key);
+	put_policy_ok("stale", key, APPROVE_2, "");
+	request_approval(key, "1", id);
+	txreq_post(id, "approve", bob_token, NULL, 200, &r);
+	zgt_resp_free(&r);
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s/zguard.db' \"UPDATE objects "
+	    "SET body=json_set(body, '$.status', 'approved', '$.updatedAt', "
+	    "'2020-01-01T00:00:00Z') WHERE kind='tx_request' AND "
+	    "id='%s';\"", srv.data, id);
+	assert_int_equal(system(cmd), 0);
+
+	snprintf(path, sizeof(path), "/v1/tx-requests/%s", id);
+	http("GET", path, srv.token, NULL, 200, &r);
+	assert_string_equal(zgt_str(&r, "status"), "pending_approval");
+	assert_int_equal(json_integer_value(json_object_get(r.json,
+	    "approvals")), 0);
+	zgt_resp_free(&r);
+	txreq_post(id, "approve", bob_token, NULL, 200, &r);
+	assert_string_equal(zgt_str(&r, "status"), "pending_approval");
+	zgt_resp_free(&r);
+	txreq_post(id, "approve", carol_token, NULL, 200, &r);
+	assert_string_equal(zgt_str(&r, "status"), "signed");
+	zgt_resp_free(&r);
+}
+
 static void
 rejection_rejects(void **state)
 {
@@ -1125,6 +1161,7 @@ main(void)
 		cmocka_unit_test(limit_status_and_release),
 		cmocka_unit_test(approval_m_of_n),
 		cmocka_unit_test(approval_by_role_holder_only),
+		cmocka_unit_test(stale_approval_returns_to_pending),
 		cmocka_unit_test(rejection_rejects),
 		cmocka_unit_test(approval_rechecks_limits),
 		cmocka_unit_test(steps_are_audited),

@@ -12,6 +12,7 @@
 #include "authn/authn.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,19 @@ zg_token_cache_free(zg_token_cache *c)
 	free(c);
 }
 
+/* Copies a row without the unused tail of its 4 KiB scope buffer. */
+static void
+copy_row(zg_token_row *dst, const zg_token_row *src)
+{
+	size_t scope_len = strnlen(src->scope, sizeof(src->scope) - 1);
+	memcpy(dst, src, offsetof(zg_token_row, scope));
+	memcpy(dst->scope, src->scope, scope_len);
+	dst->scope[scope_len] = '\0';
+	dst->created_at = src->created_at;
+	dst->expires_at = src->expires_at;
+	dst->revoked_at = src->revoked_at;
+}
+
 static size_t
 slot_of(const uint8_t hash[32])
 {
@@ -74,7 +88,7 @@ zg_token_cache_get(zg_token_cache *c, const uint8_t hash[32], int64_t now,
 	struct slot *s = &c->slots[i];
 	if (s->used && now - s->cached_at < CACHE_TTL_US &&
 	    zg_ct_equal(s->row.hash, hash, 32)) {
-		*out = s->row;
+		copy_row(out, &s->row);
 		hit = true;
 	}
 	pthread_mutex_unlock(m);
@@ -90,7 +104,7 @@ zg_token_cache_put(zg_token_cache *c, const zg_token_row *row, int64_t now)
 	pthread_mutex_lock(m);
 	c->slots[i].used = true;
 	c->slots[i].cached_at = now;
-	c->slots[i].row = *row;
+	copy_row(&c->slots[i].row, row);
 	pthread_mutex_unlock(m);
 }
 

@@ -855,6 +855,14 @@ approval_rechecks_limits(void **state)
 	    "approvals")), 0);
 	zgt_resp_free(&r);
 
+	/* A limit already used up refuses a new request at once instead of
+	 * asking approvers for what could not be signed. */
+	char body[1024];
+	tx_body(body, sizeof(body), DEST_A, "7", "0x");
+	sign_tx(key, body, 403, &r);
+	assert_true(message_has(&r, "spending limit ten"));
+	zgt_resp_free(&r);
+
 	/* Releasing the first makes room, and the approval goes through. */
 	txreq_post_status(first, "release", srv.token, 200);
 	txreq_post(second, "approve", bob_token, NULL, 200, &r);

@@ -569,8 +569,14 @@ test_pkcs11_off_rejected(void **state)
 
 	need_module();
 	assert_int_equal(zg_keys_open(g.st, g.kr, NULL, &k, &em), ZG_OK);
+	/* Asking a server without a token for a pkcs11 key is a request
+	 * error; a token that failed at start is an outage. */
+	assert_int_equal(zg_keys_create(k, &p, &key, &em), ZG_ERR_INVALID);
+	assert_non_null(strstr(em.text, "[pkcs11] module"));
+	zg_keys_set_token_error(k, "the PIN was refused");
 	assert_int_equal(zg_keys_create(k, &p, &key, &em),
 	    ZG_ERR_BACKEND_UNAVAILABLE);
+	assert_non_null(strstr(em.text, "the PIN was refused"));
 	zg_keys_close(k);
 }
 

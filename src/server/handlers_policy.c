@@ -158,6 +158,44 @@ zg_h_policy_list(zg_app *app, zg_request *req)
 	return ZG_OK;
 }
 
+/*
+ * Warnings for a policy that parses but probably does not do what its
+ * author meant: it names no key, names keys that do not exist, or has no
+ * rule and so blocks everything on its keys.
+ */
+static void
+add_key_warnings(zg_app *app, const json_t *body, json_t *warnings)
+{
+	const json_t *keys = json_object_get(body, "keys");
+	const json_t *ids = json_object_get(keys, "ids");
+	const json_t *labels = json_object_get(keys, "labels");
+	const json_t *rules = json_object_get(body, "rules");
+	size_t i;
+	json_t *id;
+
+	if (json_array_size(ids) == 0 && json_array_size(labels) == 0)
+		json_array_append_new(warnings, json_string("the policy names "
+		    "no keys in \"keys\", so it covers no key"));
+	if (json_array_size(rules) == 0)
+		json_array_append_new(warnings, json_string("the policy has no "
+		    "rules, so it blocks every request on its keys"));
+	json_array_foreach(ids, i, id) {
+		zg_key key;
+		zg_errmsg em;
+		const char *s = json_string_value(id);
+		if (s == NULL || app->keys == NULL)
+			continue;
+		if (zg_keys_get(app->keys, s, &key, &em) == ZG_OK) {
+			zg_key_free(&key);
+			continue;
+		}
+		char msg[160];
+		snprintf(msg, sizeof(msg), "key %.64s does not exist; the "
+		    "policy covers it once it is created", s);
+		json_array_append_new(warnings, json_string(msg));
+	}
+}
+
 zg_err
 zg_h_policy_put(zg_app *app, zg_request *req)
 {
@@ -186,6 +224,11 @@ zg_h_policy_put(zg_app *app, zg_request *req)
 	if ((err = zg_txpolicy_from_json(body, &checks, &p, &warnings,
 	    &req->em)) != ZG_OK)
 		goto out;
+	if (warnings == NULL && (warnings = json_array()) == NULL) {
+		err = ZG_ERR_NOMEM;
+		goto out;
+	}
+	add_key_warnings(app, body, warnings);
 	if ((err = zg_txgate_put_policy(app->st, p, &created,
 	    &req->em)) != ZG_OK)
 		goto out;

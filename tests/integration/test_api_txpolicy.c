@@ -323,6 +323,38 @@ approval_count_above_holders_warns(void **state)
 	zgt_resp_free(&r);
 }
 
+/* A policy for a key id that does not exist, or with no rules, is
+ * stored, with warnings that say what it will do. */
+static void
+policy_without_effect_warns(void **state)
+{
+	zgt_resp r;
+	http("PUT", "/v1/policies/transactions/typo", srv.token,
+	    "{\"keys\":{\"ids\":[\"key_000000000000000000000000\"]},"
+	    "\"rules\":[]}", 201, &r);
+	json_t *w = json_object_get(r.json, "warnings");
+	assert_int_equal(json_array_size(w), 2);
+	assert_non_null(strstr(json_string_value(json_array_get(w, 0)),
+	    "blocks every request"));
+	assert_non_null(strstr(json_string_value(json_array_get(w, 1)),
+	    "key_000000000000000000000000 does not exist"));
+	zgt_resp_free(&r);
+	http("PUT", "/v1/policies/transactions/nokeys", srv.token,
+	    "{\"rules\":[{\"name\":\"all\",\"action\":\"allow\"}]}", 201,
+	    &r);
+	w = json_object_get(r.json, "warnings");
+	assert_int_equal(json_array_size(w), 1);
+	assert_non_null(strstr(json_string_value(json_array_get(w, 0)),
+	    "covers no key"));
+	zgt_resp_free(&r);
+	http("DELETE", "/v1/policies/transactions/typo", srv.token, NULL, 200,
+	    &r);
+	zgt_resp_free(&r);
+	http("DELETE", "/v1/policies/transactions/nokeys", srv.token, NULL, 200,
+	    &r);
+	zgt_resp_free(&r);
+}
+
 /* PUTs a policy whose rules are `rules` and expects a 400 naming field. */
 static void
 bad_policy(const char *rules, const char *extra, const char *field)
@@ -1145,6 +1177,7 @@ main(void)
 		cmocka_unit_test(policy_name_must_match_path),
 		cmocka_unit_test(policy_needs_admin),
 		cmocka_unit_test(approval_count_above_holders_warns),
+		cmocka_unit_test(policy_without_effect_warns),
 		cmocka_unit_test(bad_unknown_field),
 		cmocka_unit_test(bad_duplicate_rule_names),
 		cmocka_unit_test(bad_role_missing),

@@ -196,7 +196,7 @@ zg_err
 txp_get_address(const json_t *v, const char *path, uint8_t out[20],
     zg_errmsg *em)
 {
-	const char *s;
+	const char *s = NULL;
 	zg_err err;
 	if ((err = txp_get_string(v, path, 64, &s, em)) != ZG_OK)
 		return err;
@@ -233,7 +233,7 @@ txp_get_strings(const json_t *v, const char *path, size_t max, txp_strings *out,
 	if (out->v == NULL)
 		return zg_fail(em, ZG_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < json_array_size(v); i++) {
-		const char *s;
+		const char *s = NULL;
 		txp_index(item, path, i);
 		if ((err = txp_get_string(json_array_get(v, i), item, max, &s,
 		    em)) != ZG_OK)

@@ -293,6 +293,15 @@ void zg_txdecision_free(zg_txdecision *d);
  * A reservation is an object of kind ZG_TXLIMIT_RESERVATION_KIND whose id
  * is the caller's (the signing request id), listing the usage ids and
  * amounts it added and whether it was released.
+ *
+ * Check and reserve read usage records through an in-process cache keyed
+ * by the store handle and the usage id, so that a process reads from the
+ * store only what it has not read or written itself. The store still
+ * decides: a reservation writes with the revisions it read, and when
+ * another process has written in between, the write fails, the cache
+ * drops those records and the reservation retries with fresh reads. A
+ * limit is never reported exceeded on cached data alone, because that
+ * result is confirmed by a fresh read first.
  */
 
 /*
@@ -313,7 +322,9 @@ zg_err zg_txlimits_reserve(zg_store *st, const zg_txpolicy *p,
 /*
  * Checks the charges as zg_txlimits_reserve would, with the same errors,
  * but writes nothing, so that an evaluation without signing can report
- * the limits. The result can be stale by the time a reservation is made.
+ * the limits. The result can be stale by the time a reservation is made,
+ * and a success can also miss what other processes reserved since this
+ * one last read or wrote the records.
  */
 zg_err zg_txlimits_check(zg_store *st, const zg_txpolicy *p,
     const zg_txlimit_charge *charges, size_t n, int64_t now_us,
@@ -327,6 +338,13 @@ zg_err zg_txlimits_check(zg_store *st, const zg_txpolicy *p,
  */
 zg_err zg_txlimits_release(zg_store *st, const char *reservation_id,
     int64_t now_us, zg_errmsg *em);
+
+/*
+ * Drops every usage record cached for st. Call it before closing st,
+ * because a handle opened later may get the same address and must not
+ * see another database's records.
+ */
+void zg_txlimits_forget_store(const zg_store *st);
 
 /* The state of one limit for one scope value. */
 typedef struct zg_txlimit_status {

@@ -167,4 +167,57 @@ bool txp_keys_match(const txp_keys *k, const char *key_id, const char *label);
 /* Writes "0x" and 40 lower-case hex digits with a NUL. */
 void txp_address_format(const uint8_t addr[20], char out[43]);
 
+/* ---- spending limit usage records (limits_usage.c, limits_cache.c) ---- */
+
+/* One live reservation in a rolling window's usage record. */
+typedef struct txl_entry {
+	char id[ZG_TXLIMIT_RESERVATION_MAX];
+	int64_t at_us;
+	zg_u256 amount;
+} txl_entry;
+
+/* A usage record as parsed, and as it will be written. */
+typedef struct txl_usage {
+	char id[ZG_OBJ_ID_MAX];
+	int64_t rev;                 /* ZG_REV_NEW when not stored */
+	int64_t created_at;
+	zg_u256 used;
+	bool rolling;
+	txl_entry *entries;          /* owned; rolling windows only */
+	size_t nentries;
+	size_t cap;
+	bool cached;                 /* copied from the cache, not read */
+	int64_t window_start_us;
+	int64_t window_end_us;       /* calendar windows */
+} txl_usage;
+
+/* Clears u to an unstored, unused record named id. */
+void txl_usage_init(txl_usage *u, const char *id, bool rolling);
+void txl_usage_clear(txl_usage *u);
+/* Appends a rolling entry; ZG_ERR_NOMEM when out of memory. */
+zg_err txl_usage_add_entry(txl_usage *u, const char *id, int64_t at_us,
+    const zg_u256 *amount);
+/* Drops rolling entries at or before cutoff_us and sets used to the sum
+ * of the rest; ZG_ERR_INTEGRITY if that sum overflows. */
+zg_err txl_usage_prune(txl_usage *u, int64_t cutoff_us);
+/* Parses a stored row into u, which txl_usage_init has named. */
+zg_err txl_usage_parse(const zg_obj_row *row, txl_usage *u, zg_errmsg *em);
+/* Reads u->id from the store; a missing record reads as unused. */
+zg_err txl_usage_fetch(zg_store *st, txl_usage *u, zg_errmsg *em);
+/* Fills row (zeroed by the caller) for a put of u at now_us. */
+zg_err txl_usage_to_row(const txl_usage *u, int64_t now_us, zg_obj_row *row);
+
+/*
+ * The in-process cache of usage records, keyed by store handle and usage
+ * id. A cached record is the state of one stored revision, so a write
+ * built from it fails with ZG_ERR_CONFLICT when another handle or process
+ * has written since. get copies the record into u (named by
+ * txl_usage_init) and returns ZG_ERR_NOT_FOUND on a miss. put keeps a
+ * cached record whose revision is newer than u's. Every function is
+ * thread-safe, and a put that runs out of memory caches nothing.
+ */
+zg_err txl_cache_get(const zg_store *st, txl_usage *u);
+void txl_cache_put(const zg_store *st, const txl_usage *u);
+void txl_cache_drop(const zg_store *st, const char *id);
+
 #endif

@@ -1,7 +1,9 @@
 /*
  * Tests of spending limits on a real SQLite store: exact enforcement under
  * 100 concurrent reservations, all-or-none reservation of several limits,
- * release, rolling windows, and calendar windows across DST changes.
+ * release, rolling windows, and calendar windows across DST changes. A
+ * second store handle on the same data directory writes behind the usage
+ * cache of the first, as another process would.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -71,6 +73,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 	char path[128];
+	zg_txlimits_forget_store(f->st);
 	f->st->ops->close(f->st);
 	zg_txpolicy_free(f->p);
 	const char *names[] = {"zguard.db", "zguard.db-wal", "zguard.db-shm",
@@ -379,6 +382,231 @@ test_status_json(void **state)
 	json_decref(j);
 }
 
+/* ---- a second handle writing behind the cache ---- */
+
+static zg_store *
+open_second(struct fixture *f)
+{
+	zg_store *st = NULL;
+	assert_int_equal(zg_store_sqlite_open(f->dir, &st), ZG_OK);
+	return st;
+}
+
+static void
+close_second(zg_store *st)
+{
+	zg_txlimits_forget_store(st);
+	st->ops->close(st);
+}
+
+static zg_err
+reserve_on(zg_store *st, struct fixture *f, size_t limit, const char *scope,
+    uint64_t amount, const char *id, int64_t now)
+{
+	zg_txlimit_charge c = charge(limit, scope, amount);
+	return zg_txlimits_reserve(st, f->p, &c, 1, id, now, NULL);
+}
+
+static zg_err
+check_on(zg_store *st, struct fixture *f, size_t limit, const char *scope,
+    uint64_t amount, int64_t now)
+{
+	zg_txlimit_charge c = charge(limit, scope, amount);
+	return zg_txlimits_check(st, f->p, &c, 1, now, NULL);
+}
+
+static void
+test_second_handle_reserve(void **state)
+{
+	struct fixture *f = *state;
+	zg_store *other = open_second(f);
+	int64_t now = at("2024-05-01T12:00:00Z");
+
+	assert_int_equal(reserve1(f, L_TEN, "key_a", 4, "a1", now), ZG_OK);
+	assert_int_equal(reserve_on(other, f, L_TEN, "key_a", 5, "b1", now),
+	    ZG_OK);
+	/* The first handle's cache still records 4 used, so its check can
+	 * pass, but its reservation must see the 9 stored. */
+	assert_int_equal(check_on(f->st, f, L_TEN, "key_a", 4, now), ZG_OK);
+	assert_int_equal(reserve1(f, L_TEN, "key_a", 4, "a2", now),
+	    ZG_ERR_FORBIDDEN);
+	assert_int_equal(check_on(f->st, f, L_TEN, "key_a", 2, now),
+	    ZG_ERR_FORBIDDEN);
+	assert_int_equal(reserve1(f, L_TEN, "key_a", 1, "a3", now), ZG_OK);
+	assert_int_equal(reserve_on(other, f, L_TEN, "key_a", 1, "b2", now),
+	    ZG_ERR_FORBIDDEN);
+
+	zg_txlimit_status s = status_of(f, L_TEN, "key_a", now);
+	assert_int_equal(u64(&s.used), 10);
+	close_second(other);
+}
+
+static void
+test_second_handle_creates(void **state)
+{
+	struct fixture *f = *state;
+	zg_store *other = open_second(f);
+	int64_t now = at("2024-05-01T12:00:00Z");
+
+	/* The first handle caches the record as absent. */
+	assert_int_equal(check_on(f->st, f, L_TEN, "key_a", 10, now), ZG_OK);
+	assert_int_equal(reserve_on(other, f, L_TEN, "key_a", 7, "b1", now),
+	    ZG_OK);
+	assert_int_equal(reserve1(f, L_TEN, "key_a", 4, "a1", now),
+	    ZG_ERR_FORBIDDEN);
+	assert_int_equal(reserve1(f, L_TEN, "key_a", 3, "a2", now), ZG_OK);
+
+	zg_txlimit_status s = status_of(f, L_TEN, "key_a", now);
+	assert_int_equal(u64(&s.used), 10);
+	close_second(other);
+}
+
+static void
+test_second_handle_release(void **state)
+{
+	struct fixture *f = *state;
+	zg_store *other = open_second(f);
+	int64_t now = at("2024-05-01T12:00:00Z");
+
+	assert_int_equal(reserve_on(other, f, L_TEN, "key_a", 6, "b1", now),
+	    ZG_OK);
+	assert_int_equal(reserve1(f, L_TEN, "key_a", 4, "a1", now), ZG_OK);
+	/* The first handle's cache records 10 used and the store 4 after
+	 * this release. A refusal is confirmed on the store first. */
+	assert_int_equal(zg_txlimits_release(other, "b1", now, NULL), ZG_OK);
+	assert_int_equal(check_on(f->st, f, L_TEN, "key_a", 6, now), ZG_OK);
+	assert_int_equal(reserve1(f, L_TEN, "key_a", 6, "a2", now), ZG_OK);
+	assert_int_equal(reserve1(f, L_TEN, "key_a", 1, "a3", now),
+	    ZG_ERR_FORBIDDEN);
+	close_second(other);
+}
+
+static void
+test_second_handle_rolling(void **state)
+{
+	struct fixture *f = *state;
+	zg_store *other = open_second(f);
+	int64_t t0 = at("2024-05-01T12:00:00Z");
+	int64_t sec = 1000000;
+
+	assert_int_equal(reserve1(f, L_HOUR, "alice", 3, "a1", t0), ZG_OK);
+	assert_int_equal(reserve_on(other, f, L_HOUR, "alice", 5,
+	    "b1", t0 + 10 * sec), ZG_OK);
+	assert_int_equal(reserve1(f, L_HOUR, "alice", 3, "a2", t0 + 20 * sec),
+	    ZG_ERR_FORBIDDEN);
+	assert_int_equal(reserve1(f, L_HOUR, "alice", 2, "a3", t0 + 20 * sec),
+	    ZG_OK);
+	/* a1 leaves the window; the cached entries are pruned on use. */
+	assert_int_equal(reserve1(f, L_HOUR, "alice", 3, "a4", t0 + 61 * sec),
+	    ZG_OK);
+	assert_int_equal(reserve_on(other, f, L_HOUR, "alice", 1,
+	    "b2", t0 + 62 * sec), ZG_ERR_FORBIDDEN);
+
+	zg_txlimit_status s = status_of(f, L_HOUR, "alice", t0 + 62 * sec);
+	assert_int_equal(u64(&s.used), 10);
+	close_second(other);
+}
+
+struct handle_racer {
+	zg_store *st;
+	struct fixture *f;
+	int index;
+	int64_t now;
+	zg_err result;
+};
+
+static void *
+race_on(void *arg)
+{
+	struct handle_racer *r = arg;
+	char id[32];
+	snprintf(id, sizeof(id), "race-%d", r->index);
+	r->result = reserve_on(r->st, r->f, L_TEN, "key_a", 1, id, r->now);
+	return NULL;
+}
+
+static void
+test_two_handles_ten_of_hundred(void **state)
+{
+	struct fixture *f = *state;
+	zg_store *other = open_second(f);
+	pthread_t threads[THREADS];
+	struct handle_racer racers[THREADS];
+	int64_t now = at("2024-05-01T12:00:00Z");
+	int granted = 0, refused = 0;
+
+	/* Warm both caches with the absent record first. */
+	assert_int_equal(check_on(f->st, f, L_TEN, "key_a", 1, now), ZG_OK);
+	assert_int_equal(check_on(other, f, L_TEN, "key_a", 1, now), ZG_OK);
+	for (int i = 0; i < THREADS; i++) {
+		racers[i] = (struct handle_racer){i % 2 ? other : f->st, f, i,
+		    now, ZG_ERR_INTERNAL};
+		assert_int_equal(pthread_create(&threads[i], NULL, race_on,
+		    &racers[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+	for (int i = 0; i < THREADS; i++) {
+		if (racers[i].result == ZG_OK)
+			granted++;
+		else if (racers[i].result == ZG_ERR_FORBIDDEN)
+			refused++;
+	}
+	assert_int_equal(granted, 10);
+	assert_int_equal(refused, 90);
+	zg_txlimit_status s = status_of(f, L_TEN, "key_a", now);
+	assert_int_equal(u64(&s.used), 10);
+	close_second(other);
+}
+
+/*
+ * Two handles take turns at random: reserve a random amount on one of
+ * them, or release a random live reservation. The stored use must equal
+ * the sum of the live granted amounts and never pass the limit, and a
+ * refusal must be right on the stored use.
+ */
+static void
+test_two_handles_random(void **state)
+{
+	struct fixture *f = *state;
+	zg_store *handles[2] = {f->st, open_second(f)};
+	int64_t now = at("2024-05-01T12:00:00Z");
+	unsigned seed = (unsigned)zg_time_now_us();
+	uint64_t live[200];
+	bool is_live[200] = {false};
+	uint64_t live_sum = 0;
+	char id[32];
+
+	printf("test_two_handles_random: seed %u\n", seed);
+	srand(seed);
+	for (int i = 0; i < 200; i++) {
+		zg_store *st = handles[rand() % 2];
+		int victim = rand() % (i + 1);
+		if (rand() % 3 == 0 && is_live[victim]) {
+			snprintf(id, sizeof(id), "r%d", victim);
+			assert_int_equal(zg_txlimits_release(st, id, now, NULL),
+			    ZG_OK);
+			is_live[victim] = false;
+			live_sum -= live[victim];
+		}
+		uint64_t amount = 1 + (uint64_t)(rand() % 4);
+		snprintf(id, sizeof(id), "r%d", i);
+		zg_err err = reserve_on(st, f, L_TEN, "key_a", amount, id, now);
+		if (live_sum + amount <= 10) {
+			assert_int_equal(err, ZG_OK);
+			live[i] = amount;
+			is_live[i] = true;
+			live_sum += amount;
+		} else {
+			assert_int_equal(err, ZG_ERR_FORBIDDEN);
+		}
+		zg_txlimit_status s = status_of(f, L_TEN,
+		    live_sum > 0 ? "key_a" : "", now);
+		assert_int_equal(u64(&s.used), live_sum);
+	}
+	close_second(handles[1]);
+}
+
 int
 main(void)
 {
@@ -406,6 +634,18 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_month_window, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_status_json, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_second_handle_reserve,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_handle_creates,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_handle_release,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_handle_rolling,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_handles_ten_of_hundred,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_handles_random, setup,
 		    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,7 +84,7 @@ parse_access_entry(const json_t *item, size_t index, zg_access_entry *e,
 	static const char *const entry_fields[] = {"address", "storageKeys",
 	    NULL};
 	char field[64];
-	const char *s;
+	const char *s = NULL;
 	const char *key;
 	json_t *value;
 	zg_err err;
@@ -235,7 +235,7 @@ static zg_err
 parse_to_and_data(const json_t *req, zg_tx *tx, zg_errmsg *em)
 {
 	zg_err err;
-	const char *s;
+	const char *s = NULL;
 	if (field_present(req, "to")) {
 		if ((err = get_string(json_object_get(req, "to"), "to", &s,
 		    em)) != ZG_OK)

@@ -289,7 +289,7 @@ event_needed(zg_app *app, zg_request *req, enum stage stage, zg_err result)
 	/* A decision query that allowed is a read of policy, not of data;
 	 * its denials and failures are recorded. */
 	if (stage == STAGE_HANDLER && (r->flags & ZG_ROUTE_AUDIT_DENIALS) &&
-	    result == ZG_OK && !req->audit_anyway)
+	    result == ZG_OK && !req->answered_denied)
 		return false;
 	return true;
 }
@@ -307,7 +307,7 @@ fill_event(zg_request *req, enum stage stage, zg_err result,
 	ev->request_id = req->request_id;
 	ev->ip_address = req->client_ip;
 	ev->user_agent = req->user_agent;
-	ev->success = result == ZG_OK;
+	ev->success = result == ZG_OK && !req->answered_denied;
 	ev->event_type = r->event_type;
 	ev->resource = req->audit_resource[0] ? req->audit_resource :
 	    req->resource_path[0] ? req->resource_path :

@@ -450,7 +450,7 @@ zg_h_authz_check(zg_app *app, zg_request *req)
 		    dec.matched_resource);
 	req->audit_metadata = json_pack("{s:s,s:s,s:b}", "subject", user,
 	    "decisionAction", action, "allowed", dec.allowed);
-	req->audit_anyway = !dec.allowed;
+	req->answered_denied = !dec.allowed;
 	zg_req_reply(req, 200, json_pack("{s:b,s:s,s:o,s:o}", "allowed",
 	    dec.allowed, "reason", dec.reason, "matchedRole",
 	    dec.matched_role[0] ? json_string(dec.matched_role) : json_null(),

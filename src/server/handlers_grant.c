@@ -26,10 +26,15 @@
 static zg_err
 may_grant(zg_app *app, zg_request *req, const char *role_id)
 {
-	char resource[ZG_AUTHZ_ROLE_MAX + 8];
+	char resource[ZG_PARAM_MAX + 8];
 	bool may;
 	zg_err err;
-	snprintf(resource, sizeof(resource), "roles/%s", role_id);
+	/* A role id from the path may be longer than any role name; it is
+	 * checked whole, never cut to fit. */
+	if ((size_t)snprintf(resource, sizeof(resource), "roles/%s", role_id) >=
+	    sizeof(resource))
+		return zg_fail(&req->em, ZG_ERR_INVALID, "role id is longer than "
+		    "%d bytes", ZG_PARAM_MAX - 1);
 	if ((err = zg_req_may(app, req, resource, "grant", NULL, &may)) !=
 	    ZG_OK)
 		return err;

@@ -520,7 +520,7 @@ zg_err
 zg_server_probe_listen(const zg_config *cfg, zg_errmsg *em)
 {
 	struct sockaddr_storage ss;
-	socklen_t len;
+	socklen_t len = 0;
 	zg_err err = listen_address(cfg, &ss, &len, em);
 	if (err != ZG_OK)
 		return err;

@@ -16,6 +16,7 @@
 #include "server/datadir.h"
 #include "server/server.h"
 #include "txpolicy/gate.h"
+#include "txpolicy/txpolicy.h"
 
 /*
  * Locked heap for every unwrapped key: KEKs, system keys and one 32-byte
@@ -245,8 +246,12 @@ out:
 	zg_authz_close(app.authz);
 	zg_keyring_close(app.kr);
 	zg_token_cache_free(app.vault.tokens);
-	if (app.st != NULL)
+	if (app.st != NULL) {
+		/* The limits cache is keyed by the handle's address, which a
+		 * later handle may reuse. */
+		zg_txlimits_forget_store(app.st);
 		app.st->ops->close(app.st);
+	}
 	if (lock_fd >= 0)
 		close(lock_fd);
 	zg_crypto_shutdown();

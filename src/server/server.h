@@ -66,8 +66,7 @@ enum {
 	                            worker */
 	ZG_ROUTE_AUDIT_DENIALS = 1 << 6, /* a successful request is audited
 	                                    only if the handler set
-	                                    req->audit_anyway (a decision
-	                                    query that answered "denied") */
+	                                    req->answered_denied */
 	ZG_ROUTE_TX_ATTRS = 1 << 5, /* the body is a transaction: its value,
 	                               chainId and to are request.amount,
 	                               request.chainId and request.to for
@@ -126,7 +125,9 @@ struct zg_request {
 	char resource_path[ZG_AUTHZ_PATTERN_MAX + 1];
 	char resource_owner[ZG_USER_MAX];
 	int64_t retry_after_s;     /* for a 429, the Retry-After header */
-	bool audit_anyway;         /* see ZG_ROUTE_AUDIT_DENIALS */
+	bool answered_denied;      /* a decision query answered "denied":
+	                              audited, and as a failure; see
+	                              ZG_ROUTE_AUDIT_DENIALS */
 	int64_t start_us;
 
 	/* Response, set by the handler or by the pipeline. */

@@ -319,7 +319,7 @@ create_cred(zgt_daemon *d, char *id, size_t idsz)
 static void
 revoke_cred(zgt_daemon *d, const char *id)
 {
-	char path[128];
+	char path[320];
 	zgt_resp r;
 	snprintf(path, sizeof(path), "/v1/credentials/%s/revoke", id);
 	assert_int_equal(zgt_http(d, "POST", path, d->token, NULL, &r), 0);

@@ -249,7 +249,7 @@ jwk_text(EVP_PKEY *k, const char *kid, const char *alg, char *out, size_t sz)
 static void
 write_file(const char *path, const char *text)
 {
-	char tmp[256];
+	char tmp[320];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	FILE *f = fopen(tmp, "w");
 	assert_non_null(f);

@@ -36,8 +36,9 @@ print_main_help(void)
 {
 	printf("usage: zguard [CLIENT OPTIONS] COMMAND [OPTIONS]\n"
 	    "       zguard --help | --version\n\n"
-	    "zguard stores credentials encrypted and serves them over an "
-	    "HTTP API.\n\nCommands:\n");
+	    "zguard stores credentials and signing keys, decides access, "
+	    "applies\ntransaction policies before signing, and keeps a "
+	    "tamper-evident audit log.\n\nCommands:\n");
 	for (const struct command *c = commands; c->name != NULL; c++)
 		printf("  %-7s %s\n", c->name, c->summary);
 	printf("\nRun 'zguard COMMAND --help' for the options of a command.\n"

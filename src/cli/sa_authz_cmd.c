@@ -30,7 +30,9 @@ static const struct zg_cli_usage sa_create_usage = {"sa create",
 	"Options:\n"
 	"  --description TEXT what the account is for\n"
 	"  --role ROLE        grant ROLE to the account; repeat for up to 16\n"
-	"\n" SA_OUTPUT_HELP, true};
+	"\n"
+	"Output: \"id\", \"name\", \"description\", \"created-by\", \"roles\"\n"
+	"and \"created\" lines, or the JSON with --json.\n", true};
 static const struct zg_cli_usage sa_show_usage = {"sa show",
 	"sa show ID [OPTIONS]\n\nPrints service account ID (sa:NAME).\n\n"
 	SA_OUTPUT_HELP, true};
@@ -133,7 +135,8 @@ cmd_sa_create(int argc, char **argv)
 	    {ARG_TEXT}};
 	const struct output o = {(const char *const[]){
 	    "id", "id", "name", "name", "description", "description",
-	    "roles", "roles", "created", "createdAt", NULL}, NULL, NULL, 0};
+	    "created-by", "createdBy", "roles", "roles", "created", "createdAt",
+	    NULL}, NULL, NULL, 0};
 	return zg_cli_role_run(&s, "POST", &o, build_sa, argc, argv);
 }
 

@@ -18,33 +18,10 @@
 static unsigned seed;
 static zgt_daemon daemon_under_test;
 
-/* The result of one CLI run. */
-struct run {
-	int rc;
-	char *out;
-	char *err;
-};
-
-static struct run
+static zgt_run
 cli(const char *const *args)
 {
-	struct run r = {0};
-	r.rc = zgt_run_cli(&daemon_under_test, args, NULL, &r.out, &r.err);
-	if (r.out == NULL)
-		r.out = strdup("");
-	if (r.err == NULL)
-		r.err = strdup("");
-	if (r.rc != 0)
-		printf("zguard %s %s: exit %d, stderr: %s\n", args[0], args[1],
-		    r.rc, r.err);
-	return r;
-}
-
-static void
-run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
+	return zgt_cli(&daemon_under_test, args, NULL);
 }
 
 /* Returns the value after "field" at the start of a line of text, or -1. */
@@ -69,12 +46,12 @@ record_event(const char *resource)
 	const char *args[] = {"audit", "record", "--type", "workflow_execution",
 	    "--resource", resource, "--action", "deploy", "--session", "s-1",
 	    "--metadata", "{\"step\":3}", NULL};
-	struct run r = cli(args);
+	zgt_run r = cli(args);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "eventId"));
 	long long leaf = field_number(r.out, "leafIndex");
 	assert_true(leaf >= 0);
-	run_free(&r);
+	zgt_run_free(&r);
 	return leaf;
 }
 
@@ -109,7 +86,7 @@ recorded_event_listed(void **state)
 	/* The resource has a space and '&', so the query must be escaped. */
 	const char *args[] = {"audit", "events", "--user", "admin",
 	    "--resource", resource, NULL};
-	struct run r = cli(args);
+	zgt_run r = cli(args);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "LEAF"));
 	assert_non_null(strstr(r.out, "SUCCESS"));
@@ -118,7 +95,7 @@ recorded_event_listed(void **state)
 	assert_non_null(strstr(r.out, "deploy"));
 	assert_non_null(strstr(r.out, "true"));
 	assert_non_null(strstr(r.out, leaf_text));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -130,7 +107,7 @@ events_json_parses(void **state)
 
 	const char *args[] = {"audit", "events", "--user", "admin", "--json",
 	    "--limit", "1000", NULL};
-	struct run r = cli(args);
+	zgt_run r = cli(args);
 	assert_int_equal(r.rc, 0);
 	json_t *obj = json_loads(r.out, 0, NULL);
 	assert_non_null(obj);
@@ -153,7 +130,7 @@ events_json_parses(void **state)
 	}
 	assert_true(found);
 	json_decref(obj);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -163,16 +140,16 @@ failed_event_recorded(void **state)
 	snprintf(resource, sizeof(resource), "failed/%u", seed);
 	const char *rec[] = {"audit", "record", "--type", "authorization",
 	    "--resource", resource, "--action", "approve", "--failed", NULL};
-	struct run r = cli(rec);
+	zgt_run r = cli(rec);
 	assert_int_equal(r.rc, 0);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *list[] = {"audit", "events", "--resource", resource, NULL};
 	r = cli(list);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "approve"));
 	assert_non_null(strstr(r.out, "false"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -180,14 +157,14 @@ tree_head_has_size(void **state)
 {
 	record_event("tree-head");
 	const char *args[] = {"audit", "tree-head", NULL};
-	struct run r = cli(args);
+	zgt_run r = cli(args);
 	assert_int_equal(r.rc, 0);
 	assert_true(field_number(r.out, "treeSize") > 0);
 	assert_non_null(strstr(r.out, "rootHash"));
 	assert_non_null(strstr(r.out, "timestamp"));
 	assert_non_null(strstr(r.out, "keyId"));
 	assert_non_null(strstr(r.out, "signature"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -196,7 +173,7 @@ public_key_without_token(void **state)
 	zgt_daemon no_token = daemon_under_test;
 	no_token.token[0] = '\0';
 	const char *args[] = {"audit", "public-key", "--json", NULL};
-	struct run r = {0};
+	zgt_run r = {0};
 	r.rc = zgt_run_cli(&no_token, args, NULL, &r.out, &r.err);
 	assert_int_equal(r.rc, 0);
 	json_t *obj = json_loads(r.out, 0, NULL);
@@ -205,14 +182,14 @@ public_key_without_token(void **state)
 	assert_non_null(key);
 	assert_int_equal(strlen(key), 64);
 	json_decref(obj);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *plain[] = {"audit", "public-key", NULL};
 	r = cli(plain);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "keyId"));
 	assert_non_null(strstr(r.out, "publicKey"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -220,21 +197,21 @@ erase_prints_user(void **state)
 {
 	/* '@' and '+' are valid in a user id and must be escaped in the path. */
 	const char *args[] = {"audit", "erase", "ops+cli@example.com", NULL};
-	struct run r = cli(args);
+	zgt_run r = cli(args);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "erased"));
 	assert_non_null(strstr(r.out, "ops+cli@example.com"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
 erase_invalid_user_exit_2(void **state)
 {
 	const char *args[] = {"audit", "erase", "ops/cli", NULL};
-	struct run r = cli(args);
+	zgt_run r = cli(args);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "ops/cli"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -242,20 +219,20 @@ bad_type_exit_1(void **state)
 {
 	const char *args[] = {"audit", "record", "--type", "no_such_type",
 	    "--resource", "r", "--action", "a", NULL};
-	struct run r = cli(args);
+	zgt_run r = cli(args);
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "no_such_type"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
 unknown_flag_exit_2(void **state)
 {
 	const char *args[] = {"audit", "events", "--no-such-flag", NULL};
-	struct run r = cli(args);
+	zgt_run r = cli(args);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "--no-such-flag"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -263,10 +240,10 @@ bad_metadata_exit_2(void **state)
 {
 	const char *args[] = {"audit", "record", "--type", "transaction",
 	    "--resource", "r", "--action", "a", "--metadata", "[1]", NULL};
-	struct run r = cli(args);
+	zgt_run r = cli(args);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "--metadata"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 int

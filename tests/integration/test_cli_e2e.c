@@ -18,36 +18,16 @@ static unsigned seed;
 static zgt_daemon daemon_under_test;
 static unsigned name_counter;
 
-/* The result of one CLI run. */
-struct run {
-	int rc;
-	char *out;
-	char *err;
-};
-
-static struct run
+static zgt_run
 cli_as(const zgt_daemon *d, const char *const *args, const char *stdin_text)
 {
-	struct run r = {0};
-	r.rc = zgt_run_cli(d, args, stdin_text, &r.out, &r.err);
-	if (r.out == NULL)
-		r.out = strdup("");
-	if (r.err == NULL)
-		r.err = strdup("");
-	return r;
+	return zgt_cli(d, args, stdin_text);
 }
 
-static struct run
+static zgt_run
 cli(const char *const *args, const char *stdin_text)
 {
-	return cli_as(&daemon_under_test, args, stdin_text);
-}
-
-static void
-run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
+	return zgt_cli(&daemon_under_test, args, stdin_text);
 }
 
 /* Copies the first "prefix<hex...>" word of text into out. */
@@ -73,14 +53,14 @@ put_cred(const char *value, char *id, size_t idsz)
 	snprintf(name, sizeof(name), "cli-%u-%u", seed, name_counter++);
 	const char *args[] = {"cred", "put", "--type", "api_token", "--name", name,
 	    NULL};
-	struct run r = cli(args, value);
+	zgt_run r = cli(args, value);
 	if (r.rc != 0)
 		printf("cred put: exit %d, stderr: %s\n", r.rc, r.err);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, name));
 	assert_true(find_word(r.out, "cred_", id, idsz));
 	assert_int_equal(strlen(id), strlen("cred_") + 32);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -126,11 +106,11 @@ get_prints_value(void **state)
 	put_cred(value, id, sizeof(id));
 
 	const char *args[] = {"cred", "get", id, NULL};
-	struct run r = cli(args, NULL);
+	zgt_run r = cli(args, NULL);
 	assert_int_equal(r.rc, 0);
 	snprintf(want, sizeof(want), "%s\n", value);
 	assert_string_equal(r.out, want);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -141,14 +121,14 @@ list_shows_credential(void **state)
 	put_cred(value, id, sizeof(id));
 
 	const char *args[] = {"cred", "list", "--all", NULL};
-	struct run r = cli(args, NULL);
+	zgt_run r = cli(args, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "ID"));
 	assert_non_null(strstr(r.out, "STATUS"));
 	assert_non_null(strstr(r.out, id));
 	/* A listing shows metadata only. */
 	assert_null(strstr(r.out, value));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -160,35 +140,35 @@ rotate_keeps_old_version(void **state)
 	put_cred(first, id, sizeof(id));
 
 	const char *rotate[] = {"cred", "rotate", id, "--stdin", NULL};
-	struct run r = cli(rotate, second);
+	zgt_run r = cli(rotate, second);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, id));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *latest[] = {"cred", "get", id, NULL};
 	r = cli(latest, NULL);
 	assert_int_equal(r.rc, 0);
 	snprintf(want, sizeof(want), "%s\n", second);
 	assert_string_equal(r.out, want);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *v1[] = {"cred", "get", id, "--version", "1", NULL};
 	r = cli(v1, NULL);
 	assert_int_equal(r.rc, 0);
 	snprintf(want, sizeof(want), "%s\n", first);
 	assert_string_equal(r.out, want);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	/* Without a value the server generates 64 hex characters. */
 	const char *generate[] = {"cred", "rotate", id, NULL};
 	r = cli(generate, NULL);
 	assert_int_equal(r.rc, 0);
-	run_free(&r);
+	zgt_run_free(&r);
 	r = cli(latest, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_int_equal(strlen(r.out), 65);
 	assert_int_equal(strspn(r.out, "0123456789abcdef"), 64);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -199,13 +179,13 @@ lease_redeems_once(void **state)
 	put_cred(value, id, sizeof(id));
 
 	const char *args[] = {"cred", "lease", id, "--ttl", "300", NULL};
-	struct run r = cli(args, NULL);
+	zgt_run r = cli(args, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "lease-token"));
 	assert_true(find_word(r.out, "zgl_", lease, sizeof(lease)));
 	/* The lease token is a secret, so it goes to stdout only. */
 	assert_null(strstr(r.err, lease));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	char line[170];
 	snprintf(line, sizeof(line), "%s\n", lease);
@@ -214,12 +194,12 @@ lease_redeems_once(void **state)
 	assert_int_equal(r.rc, 0);
 	snprintf(want, sizeof(want), "%s\n", value);
 	assert_string_equal(r.out, want);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	r = cli(redeem, line);
 	assert_int_equal(r.rc, 1);
 	assert_null(strstr(r.out, value));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -230,17 +210,17 @@ revoked_credential_not_readable(void **state)
 	put_cred(value, id, sizeof(id));
 
 	const char *revoke[] = {"cred", "revoke", id, NULL};
-	struct run r = cli(revoke, NULL);
+	zgt_run r = cli(revoke, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "revoked"));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *get[] = {"cred", "get", id, NULL};
 	r = cli(get, NULL);
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "revoked"));
 	assert_null(strstr(r.out, value));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -249,12 +229,12 @@ token_create_and_revoke(void **state)
 	char token[128], token_id[64];
 	const char *create[] = {"token", "create", "--user", "bob", "--ttl",
 	    "3600", NULL};
-	struct run r = cli(create, NULL);
+	zgt_run r = cli(create, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_true(find_word(r.out, "zgt_", token, sizeof(token)));
 	assert_true(find_word(r.out, "tok_", token_id, sizeof(token_id)));
 	assert_non_null(strstr(r.out, "bob"));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	/* Bob's token authenticates, and his list contains none of the admin's
 	 * credentials. */
@@ -267,17 +247,17 @@ token_create_and_revoke(void **state)
 	assert_non_null(j);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 0);
 	json_decref(j);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *revoke[] = {"token", "revoke", token_id, NULL};
 	r = cli(revoke, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, token_id));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	r = cli_as(&as_bob, list, NULL);
 	assert_int_equal(r.rc, 1);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -288,7 +268,7 @@ json_output_parses(void **state)
 	put_cred(value, id, sizeof(id));
 
 	const char *show[] = {"cred", "show", id, "--json", NULL};
-	struct run r = cli(show, NULL);
+	zgt_run r = cli(show, NULL);
 	assert_int_equal(r.rc, 0);
 	json_t *j = json_loads(r.out, 0, NULL);
 	assert_non_null(j);
@@ -296,7 +276,7 @@ json_output_parses(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
 	assert_null(json_object_get(j, "value"));
 	json_decref(j);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *get[] = {"cred", "get", id, "--json", NULL};
 	r = cli(get, NULL);
@@ -305,7 +285,7 @@ json_output_parses(void **state)
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "value")), value);
 	json_decref(j);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *list[] = {"cred", "list", "--all", "--json", NULL};
 	r = cli(list, NULL);
@@ -315,7 +295,7 @@ json_output_parses(void **state)
 	assert_true(json_is_array(json_object_get(j, "items")));
 	assert_true(json_array_size(json_object_get(j, "items")) >= 1);
 	json_decref(j);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *token[] = {"token", "create", "--user", "carol", "--json",
 	    NULL};
@@ -326,7 +306,7 @@ json_output_parses(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "userId")),
 	    "carol");
 	json_decref(j);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -336,10 +316,10 @@ unreachable_server_exit_3(void **state)
 	snprintf(nowhere.base_url, sizeof(nowhere.base_url),
 	    "http://127.0.0.1:%u", zgt_free_port());
 	const char *args[] = {"cred", "list", NULL};
-	struct run r = cli_as(&nowhere, args, NULL);
+	zgt_run r = cli_as(&nowhere, args, NULL);
 	assert_int_equal(r.rc, 3);
 	assert_true(strlen(r.err) > 0);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -355,24 +335,24 @@ token_file_authenticates(void **state)
 	assert_int_equal(fclose(f), 0);
 
 	const char *with_file[] = {"cred", "list", "--token-file", path, NULL};
-	struct run r = cli_as(&no_env, with_file, NULL);
+	zgt_run r = cli_as(&no_env, with_file, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "ID"));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	/* With no token at all the client stops before sending anything. */
 	const char *without[] = {"cred", "list", NULL};
 	r = cli_as(&no_env, without, NULL);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "--token-file"));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	char missing[420];
 	snprintf(missing, sizeof(missing), "%s/no-such-token-file", daemon_under_test.root);
 	const char *bad_file[] = {"cred", "list", "--token-file", missing, NULL};
 	r = cli_as(&no_env, bad_file, NULL);
 	assert_int_equal(r.rc, 3);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 int

@@ -44,53 +44,23 @@ static unsigned seed;
 static unsigned name_counter;
 static zgt_daemon daemon_under_test;
 
-/* The result of one CLI run. */
-struct run {
-	int rc;
-	char *out;
-	char *err;
-};
-
-static struct run
+static zgt_run
 cli_on(const zgt_daemon *d, const char *const *args, const char *stdin_text)
 {
-	struct run r = {0};
-	r.rc = zgt_run_cli(d, args, stdin_text, &r.out, &r.err);
-	if (r.out == NULL)
-		r.out = strdup("");
-	if (r.err == NULL)
-		r.err = strdup("");
-	if (r.rc != 0)
-		printf("zguard %s %s: exit %d, stderr: %s", args[0], args[1],
-		    r.rc, r.err);
-	return r;
+	return zgt_cli(d, args, stdin_text);
 }
 
-static struct run
+static zgt_run
 cli(const char *const *args, const char *stdin_text)
 {
-	return cli_on(&daemon_under_test, args, stdin_text);
+	return zgt_cli(&daemon_under_test, args, stdin_text);
 }
 
 /* Runs the binary with no server address or token, for offline commands. */
-static struct run
+static zgt_run
 cli_offline(const char *const *args, const char *stdin_text)
 {
-	struct run r = {0};
-	r.rc = zgt_run_bin(daemon_under_test.root, args, stdin_text, 120,
-	    &r.out, &r.err);
-	if (r.out == NULL)
-		r.out = strdup("");
-	if (r.err == NULL)
-		r.err = strdup("");
-	return r;
-}
-
-static void
-run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
+	return zgt_cli_offline(daemon_under_test.root, args, stdin_text);
 }
 
 /*
@@ -126,11 +96,11 @@ create_key(const char *const *extra, char *id, char *address)
 	size_t n = 4;
 	for (; extra != NULL && *extra != NULL; extra++)
 		args[n++] = *extra;
-	struct run r = cli(args, NULL);
+	zgt_run r = cli(args, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_true(field(r.out, "id", id, 64));
 	assert_true(field(r.out, "address", address, 64));
-	run_free(&r);
+	zgt_run_free(&r);
 	assert_int_equal(strlen(id), strlen("key_") + 24);
 	assert_int_equal(strlen(address), 42);
 }
@@ -141,11 +111,11 @@ sign_message_on(const zgt_daemon *d, const char *id, const char *message,
     char *signature)
 {
 	const char *args[] = {"key", "sign-message", id, NULL};
-	struct run r = cli_on(d, args, message);
+	zgt_run r = cli_on(d, args, message);
 	int rc = r.rc;
 	if (rc == 0 && !field(r.out, "signature", signature, 160))
 		rc = -1;
-	run_free(&r);
+	zgt_run_free(&r);
 	return rc;
 }
 
@@ -185,12 +155,12 @@ key_create_list_show(void **state)
 	create_key(label, id, address);
 
 	const char *list[] = {"key", "list", "--all", NULL};
-	struct run r = cli(list, NULL);
+	zgt_run r = cli(list, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "ADDRESS"));
 	assert_non_null(strstr(r.out, id));
 	assert_non_null(strstr(r.out, address));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *show[] = {"key", "show", id, NULL};
 	r = cli(show, NULL);
@@ -200,7 +170,7 @@ key_create_list_show(void **state)
 	assert_true(field(r.out, "status", value, sizeof(value)));
 	assert_string_equal(value, "active");
 	assert_non_null(strstr(r.out, "VERSION  STATE"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -210,7 +180,7 @@ key_show_json(void **state)
 	create_key(NULL, id, address);
 
 	const char *show[] = {"key", "show", id, "--json", NULL};
-	struct run r = cli(show, NULL);
+	zgt_run r = cli(show, NULL);
 	assert_int_equal(r.rc, 0);
 	json_t *j = json_loads(r.out, 0, NULL);
 	assert_non_null(j);
@@ -218,7 +188,7 @@ key_show_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "address")),
 	    address);
 	json_decref(j);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -252,12 +222,12 @@ key_sign_message_hex(void **state)
 
 	/* "Hello" as bytes signs the same message as the text. */
 	const char *args[] = {"key", "sign-message", id, "--hex", NULL};
-	struct run r = cli(args, "0x48656c6c6f\r\n");
+	zgt_run r = cli(args, "0x48656c6c6f\r\n");
 	assert_int_equal(r.rc, 0);
 	char hex_sig[160];
 	assert_true(field(r.out, "signature", hex_sig, sizeof(hex_sig)));
 	assert_string_equal(hex_sig, text_sig);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -269,13 +239,13 @@ key_rotate_new_version(void **state)
 	    0);
 
 	const char *rotate[] = {"key", "rotate", id, NULL};
-	struct run r = cli(rotate, NULL);
+	zgt_run r = cli(rotate, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_true(field(r.out, "version", value, sizeof(value)));
 	assert_string_equal(value, "2");
 	assert_true(field(r.out, "address", value, sizeof(value)));
 	assert_string_not_equal(value, address);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	/* Signing uses the new version. */
 	assert_int_equal(sign_message_on(&daemon_under_test, id, "m", after),
@@ -290,21 +260,21 @@ key_disable_stops_signing(void **state)
 	create_key(NULL, id, address);
 
 	const char *disable[] = {"key", "disable", id, NULL};
-	struct run r = cli(disable, NULL);
+	zgt_run r = cli(disable, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "disabled"));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *sign[] = {"key", "sign-message", id, NULL};
 	r = cli(sign, "m");
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "disabled"));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *enable[] = {"key", "enable", id, NULL};
 	r = cli(enable, NULL);
 	assert_int_equal(r.rc, 0);
-	run_free(&r);
+	zgt_run_free(&r);
 	assert_int_equal(sign_message_on(&daemon_under_test, id, "m", sig), 0);
 }
 
@@ -314,9 +284,9 @@ key_destroy_version_keeps_public(void **state)
 	char id[64], address[64];
 	create_key(NULL, id, address);
 	const char *rotate[] = {"key", "rotate", id, NULL};
-	struct run r = cli(rotate, NULL);
+	zgt_run r = cli(rotate, NULL);
 	assert_int_equal(r.rc, 0);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *destroy[] = {"key", "destroy-version", id, "1", NULL};
 	r = cli(destroy, NULL);
@@ -324,7 +294,7 @@ key_destroy_version_keeps_public(void **state)
 	assert_non_null(strstr(r.out, "destroyed"));
 	/* Version 1's public key stays listed. */
 	assert_non_null(strstr(r.out, "VERSION  STATE"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -333,13 +303,13 @@ key_import_eip155_example(void **state)
 	char id[64], address[64], from[64], raw[400];
 	const char *import[] = {"key", "import", "--algorithm", "secp256k1",
 	    "--label", "eip155", NULL};
-	struct run r = cli(import, EIP155_KEY);
+	zgt_run r = cli(import, EIP155_KEY);
 	assert_int_equal(r.rc, 0);
 	assert_true(field(r.out, "id", id, sizeof(id)));
 	assert_true(field(r.out, "address", address, sizeof(address)));
 	/* The key is never echoed back. */
 	assert_null(strstr(r.out, "46464646"));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *sign[] = {"key", "sign-tx", id, NULL};
 	r = cli(sign, EIP155_TX);
@@ -348,7 +318,7 @@ key_import_eip155_example(void **state)
 	assert_string_equal(raw, EIP155_SIGNED);
 	assert_true(field(r.out, "from", from, sizeof(from)));
 	assert_string_equal(from, address);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -364,10 +334,10 @@ key_import_from_key_file(void **state)
 
 	const char *import[] = {"key", "import", "--algorithm", "secp256k1",
 	    "--key-file", path, NULL};
-	struct run r = cli(import, NULL);
+	zgt_run r = cli(import, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_true(field(r.out, "address", address, sizeof(address)));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -375,10 +345,10 @@ key_private_key_not_on_argv(void **state)
 {
 	const char *flag[] = {"key", "import", "--algorithm", "secp256k1",
 	    "--private-key", EIP155_KEY, NULL};
-	struct run r = cli(flag, NULL);
+	zgt_run r = cli(flag, NULL);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "unknown option"));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *positional[] = {"key", "import", "--algorithm",
 	    "secp256k1", "0x4646464646464646464646464646464646464646464646464646"
@@ -386,7 +356,7 @@ key_private_key_not_on_argv(void **state)
 	r = cli(positional, NULL);
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "unexpected argument"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -397,10 +367,10 @@ key_sign_digest_needs_flag(void **state)
 	    "0000000000000001";
 	create_key(NULL, id, address);
 	const char *sign[] = {"key", "sign-digest", id, digest, NULL};
-	struct run r = cli(sign, NULL);
+	zgt_run r = cli(sign, NULL);
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "allowRawDigest"));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *raw[] = {"--allow-raw-digest", NULL};
 	create_key(raw, id, address);
@@ -408,7 +378,7 @@ key_sign_digest_needs_flag(void **state)
 	assert_int_equal(r.rc, 0);
 	assert_true(field(r.out, "signature", value, sizeof(value)));
 	assert_int_equal(strlen(value), 2 + 130);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -436,12 +406,12 @@ missing_arguments_exit_2(void **state)
 		    "missing ACTION"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct run r = cli(cases[i].args, NULL);
+		zgt_run r = cli(cases[i].args, NULL);
 		printf("case %zu: %s\n", i, cases[i].message);
 		assert_int_equal(r.rc, 2);
 		assert_non_null(strstr(r.err, cases[i].message));
 		assert_non_null(strstr(r.err, "--help"));
-		run_free(&r);
+		zgt_run_free(&r);
 	}
 }
 
@@ -454,32 +424,32 @@ role_create_show_delete(void **state)
 	    "\"permissions\":[{\"resource\":\"keys/*\",\"actions\":[\"read\"],"
 	    "\"effect\":\"allow\"}]}", name);
 	const char *create[] = {"role", "create", NULL};
-	struct run r = cli(create, body);
+	zgt_run r = cli(create, body);
 	assert_int_equal(r.rc, 0);
 	assert_true(field(r.out, "name", value, sizeof(value)));
 	assert_string_equal(value, name);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *show[] = {"role", "show", name, NULL};
 	r = cli(show, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "keys/*"));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *list[] = {"role", "list", NULL};
 	r = cli(list, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, name));
 	assert_non_null(strstr(r.out, "admin"));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *del[] = {"role", "delete", name, NULL};
 	r = cli(del, NULL);
 	assert_int_equal(r.rc, 0);
-	run_free(&r);
+	zgt_run_free(&r);
 	r = cli(show, NULL);
 	assert_int_equal(r.rc, 1);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -490,9 +460,9 @@ role_update_replaces(void **state)
 	snprintf(body, sizeof(body), "{\"name\":\"%s\",\"permissions\":[]}",
 	    name);
 	const char *create[] = {"role", "create", NULL};
-	struct run r = cli(create, body);
+	zgt_run r = cli(create, body);
 	assert_int_equal(r.rc, 0);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *update[] = {"role", "update", name, NULL};
 	r = cli(update, "{\"description\":\"second\",\"permissions\":[],"
@@ -500,17 +470,17 @@ role_update_replaces(void **state)
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "second"));
 	assert_non_null(strstr(r.out, "viewer"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
 role_builtin_delete_rejected(void **state)
 {
 	const char *del[] = {"role", "delete", "admin", NULL};
-	struct run r = cli(del, NULL);
+	zgt_run r = cli(del, NULL);
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "built in"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -520,36 +490,36 @@ grant_add_check_revoke(void **state)
 	unique_name("user", user, sizeof(user));
 	const char *check[] = {"authz", "check", user, "workflows/w1", "read",
 	    NULL};
-	struct run r = cli(check, NULL);
+	zgt_run r = cli(check, NULL);
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.out, "false"));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *add[] = {"grant", "add", user, "viewer", "--expires-at",
 	    "2099-01-01T00:00:00Z", NULL};
 	r = cli(add, NULL);
 	assert_int_equal(r.rc, 0);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *list[] = {"grant", "list", user, NULL};
 	r = cli(list, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "viewer"));
 	assert_non_null(strstr(r.out, "2099-01-01T00:00:00Z"));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	r = cli(check, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "viewer"));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *revoke[] = {"grant", "revoke", user, "viewer", NULL};
 	r = cli(revoke, NULL);
 	assert_int_equal(r.rc, 0);
-	run_free(&r);
+	zgt_run_free(&r);
 	r = cli(check, NULL);
 	assert_int_equal(r.rc, 1);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -560,36 +530,36 @@ sa_create_token_delete(void **state)
 	snprintf(id, sizeof(id), "sa:%s", name);
 	const char *create[] = {"sa", "create", name, "--description", "a bot",
 	    "--role", "viewer", NULL};
-	struct run r = cli(create, NULL);
+	zgt_run r = cli(create, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, id));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *list[] = {"sa", "list", NULL};
 	r = cli(list, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, id));
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *tok[] = {"sa", "token", id, "--ttl", "600", NULL};
 	r = cli(tok, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_true(field(r.out, "token", token, sizeof(token)));
 	assert_true(strlen(token) > 16);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *del[] = {"sa", "delete", id, NULL};
 	r = cli(del, NULL);
 	assert_int_equal(r.rc, 0);
-	run_free(&r);
+	zgt_run_free(&r);
 	const char *show[] = {"sa", "show", id, NULL};
 	r = cli(show, NULL);
 	assert_int_equal(r.rc, 1);
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 /* Writes a backup of the first daemon's keys to path; returns the output. */
-static struct run
+static zgt_run
 backup_to(const char *path)
 {
 	const char *args[] = {"key", "backup", "--data", daemon_under_test.data,
@@ -610,12 +580,12 @@ backup_restore_same_signer(void **state)
 	    sig1), 0);
 
 	snprintf(path, sizeof(path), "%s/keys.zgkb", daemon_under_test.root);
-	struct run r = backup_to(path);
+	zgt_run r = backup_to(path);
 	if (r.rc != 0)
 		printf("backup: %s", r.err);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "exported"));
-	run_free(&r);
+	zgt_run_free(&r);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 
@@ -628,7 +598,7 @@ backup_restore_same_signer(void **state)
 		printf("restore: %s", r.err);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "restored"));
-	run_free(&r);
+	zgt_run_free(&r);
 	assert_int_equal(zgt_daemon_launch(&second), 0);
 
 	const char *show[] = {"key", "show", id, NULL};
@@ -636,7 +606,7 @@ backup_restore_same_signer(void **state)
 	assert_int_equal(r.rc, 0);
 	assert_true(field(r.out, "address", value, sizeof(value)));
 	assert_string_equal(value, address);
-	run_free(&r);
+	zgt_run_free(&r);
 	/* The same private key makes the same RFC 6979 signature. */
 	assert_int_equal(sign_message_on(&second, id, "restore me", sig2), 0);
 	assert_string_equal(sig1, sig2);
@@ -651,9 +621,9 @@ restore_wrong_passphrase(void **state)
 {
 	char path[400], dir[400];
 	snprintf(path, sizeof(path), "%s/wrong.zgkb", daemon_under_test.root);
-	struct run r = backup_to(path);
+	zgt_run r = backup_to(path);
 	assert_int_equal(r.rc, 0);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	snprintf(dir, sizeof(dir), "%s/wrong-data", daemon_under_test.root);
 	const char *restore[] = {"key", "restore", "--data", dir, "--in", path,
@@ -661,7 +631,7 @@ restore_wrong_passphrase(void **state)
 	r = cli_offline(restore, "not the passphrase\n");
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "passphrase is wrong"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -669,16 +639,16 @@ restore_rejects_running_daemon(void **state)
 {
 	char path[400];
 	snprintf(path, sizeof(path), "%s/locked.zgkb", daemon_under_test.root);
-	struct run r = backup_to(path);
+	zgt_run r = backup_to(path);
 	assert_int_equal(r.rc, 0);
-	run_free(&r);
+	zgt_run_free(&r);
 
 	const char *restore[] = {"key", "restore", "--data",
 	    daemon_under_test.data, "--in", path, NULL};
 	r = cli_offline(restore, BUNDLE_PASSPHRASE);
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "in use"));
-	run_free(&r);
+	zgt_run_free(&r);
 }
 
 static void
@@ -691,10 +661,10 @@ backup_keeps_existing_file(void **state)
 	fputs("keep me", f);
 	fclose(f);
 
-	struct run r = backup_to(path);
+	zgt_run r = backup_to(path);
 	assert_int_equal(r.rc, 3);
 	assert_non_null(strstr(r.err, "already exists"));
-	run_free(&r);
+	zgt_run_free(&r);
 	assert_true(zgt_file_contains(path, "keep me", 7));
 }
 
@@ -705,10 +675,10 @@ backup_short_passphrase(void **state)
 	snprintf(path, sizeof(path), "%s/short.zgkb", daemon_under_test.root);
 	const char *args[] = {"key", "backup", "--data", daemon_under_test.data,
 	    "--out", path, NULL};
-	struct run r = cli_offline(args, "short\n");
+	zgt_run r = cli_offline(args, "short\n");
 	assert_int_equal(r.rc, 2);
 	assert_non_null(strstr(r.err, "at least 12"));
-	run_free(&r);
+	zgt_run_free(&r);
 	assert_int_equal(access(path, F_OK), -1);
 }
 

@@ -598,6 +598,43 @@ zgt_run_bin(const char *dir, const char *const *args, const char *stdin_text,
 	    err);
 }
 
+/* Replaces missing output with empty strings. */
+static zgt_run
+run_result(int rc, char *out, char *err)
+{
+	zgt_run r = {rc, out ? out : strdup(""), err ? err : strdup("")};
+	return r;
+}
+
+zgt_run
+zgt_cli(const zgt_daemon *d, const char *const *args, const char *stdin_text)
+{
+	char *out = NULL, *err = NULL;
+	int rc = zgt_run_cli(d, args, stdin_text, &out, &err);
+	zgt_run r = run_result(rc, out, err);
+	if (r.rc != 0)
+		printf("zguard %s %s: exit %d, stderr: %s\n", args[0],
+		    args[1] ? args[1] : "", r.rc, r.err);
+	return r;
+}
+
+zgt_run
+zgt_cli_offline(const char *dir, const char *const *args,
+    const char *stdin_text)
+{
+	char *out = NULL, *err = NULL;
+	int rc = zgt_run_bin(dir, args, stdin_text, 120, &out, &err);
+	return run_result(rc, out, err);
+}
+
+void
+zgt_run_free(zgt_run *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
 unsigned
 zgt_seed(const char *test_name)
 {

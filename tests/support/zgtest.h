@@ -141,6 +141,28 @@ int zgt_run_cli(const zgt_daemon *d, const char *const *args,
 int zgt_run_bin(const char *dir, const char *const *args,
     const char *stdin_text, unsigned timeout_s, char **out, char **err);
 
+/* The result of one CLI run; out and err are never NULL. */
+typedef struct zgt_run {
+	int rc;
+	char *out;
+	char *err;
+} zgt_run;
+
+/*
+ * Runs the CLI against d (zgt_run_cli) and returns its exit code and
+ * output. A non-zero exit is printed with its stderr, to explain a failed
+ * assertion that follows.
+ */
+zgt_run zgt_cli(const zgt_daemon *d, const char *const *args,
+    const char *stdin_text);
+
+/* Runs the binary without server or token in dir (zgt_run_bin), for the
+ * offline commands, with a two-minute limit. */
+zgt_run zgt_cli_offline(const char *dir, const char *const *args,
+    const char *stdin_text);
+
+void zgt_run_free(zgt_run *r);
+
 /* Prints and returns the seed from ZG_TEST_SEED or the clock. */
 unsigned zgt_seed(const char *test_name);
 

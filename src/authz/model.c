@@ -25,6 +25,28 @@ pattern_char(char c, bool allow_wildcards)
 	return strchr("._:@+{}-", c) != NULL && c != '\0';
 }
 
+/*
+ * Rejects the byte at bad in pattern, naming it and its byte offset, because
+ * a space or a non-ASCII byte is hard to spot in the quoted pattern.
+ */
+static zg_err
+bad_pattern_char(const char *pattern, const char *bad, bool allow_wildcards,
+    const char *field, zg_errmsg *em)
+{
+	unsigned char c = (unsigned char)*bad;
+	char q[ZG_QUOTE_MAX], shown[8];
+
+	zg_quote_value(pattern, q, sizeof(q));
+	if (c >= ' ' && c < 127 && c != '\'' && c != '\\')
+		snprintf(shown, sizeof(shown), "'%c'", c);
+	else
+		snprintf(shown, sizeof(shown), "'\\x%02x'", c);
+	return zg_fail(em, ZG_ERR_INVALID, "field \"%s\": invalid character "
+	    "%s at byte offset %zu in \"%s\"; allowed are A-Z a-z 0-9 "
+	    ". _ : @ { } -%s and '/' between segments", field, shown,
+	    (size_t)(bad - pattern), q, allow_wildcards ? " *" : "");
+}
+
 zg_err
 zg_authz_pattern_check(const char *pattern, bool allow_wildcards,
     const char *field, zg_errmsg *em)
@@ -39,12 +61,8 @@ zg_authz_pattern_check(const char *pattern, bool allow_wildcards,
 	for (const char *s = pattern;; s++) {
 		if (*s != '/' && *s != '\0') {
 			if (!pattern_char(*s, allow_wildcards))
-				return zg_fail(em, ZG_ERR_INVALID, "field \"%s\": "
-				    "invalid character '%c' in \"%s\"; allowed "
-				    "are A-Z a-z 0-9 . _ : @ { } -%s and '/' "
-				    "between segments", field,
-				    (*s > ' ' && *s < 127) ? *s : '?', q,
-				    allow_wildcards ? " *" : "");
+				return bad_pattern_char(pattern, s, allow_wildcards,
+				    field, em);
 			continue;
 		}
 		size_t n = s - seg;
@@ -177,6 +195,31 @@ zg_authz_roles_free(zg_authz_role *roles, size_t n)
 	free(roles);
 }
 
+/*
+ * Rejects a key of obj that is not in the NULL-terminated list allowed,
+ * naming the object's path, for example "permissions[0]".
+ */
+static zg_err
+only_keys(const json_t *obj, const char *path, const char *const *allowed,
+    zg_errmsg *em)
+{
+	const char *key;
+	json_t *value;
+
+	json_object_foreach((json_t *)obj, key, value) {
+		const char *const *a = allowed;
+		while (*a != NULL && strcmp(*a, key) != 0)
+			a++;
+		if (*a == NULL) {
+			char q[ZG_QUOTE_MAX];
+			zg_quote_value(key, q, sizeof(q));
+			return zg_fail(em, ZG_ERR_INVALID, "unknown field \"%s\" "
+			    "in %s", q, path);
+		}
+	}
+	return ZG_OK;
+}
+
 /* Reads an array of strings, each checked by valid(), into *out. */
 static zg_err
 string_list(const json_t *arr, const char *field, bool required,
@@ -230,7 +273,7 @@ zg_authz_perm_from_json(const json_t *obj, const char *field,
 	if (!json_is_object(obj))
 		return zg_fail(em, ZG_ERR_INVALID, "field \"%s\" must be an "
 		    "object", field);
-	if ((err = zg_json_only_keys(obj, keys, em)) != ZG_OK)
+	if ((err = only_keys(obj, field, keys, em)) != ZG_OK)
 		goto out;
 
 	snprintf(f, sizeof(f), "%s.resource", field);

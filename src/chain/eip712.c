@@ -41,6 +41,41 @@ value_error(ctx *c, const char *path, const char *type, const char *what)
 }
 
 /*
+ * Writes a value as sent for a message: a string in quotes, a number or
+ * literal as JSON writes it, and a container by its kind only.
+ */
+static void
+value_text(const json_t *v, char *out, size_t outsz)
+{
+	char q[ZG_QUOTE_MAX], num[64];
+
+	if (json_is_string(v)) {
+		zg_quote_value(json_string_value(v), q, sizeof(q));
+		snprintf(out, outsz, "\"%s\"", q);
+	} else if (json_is_object(v)) {
+		snprintf(out, outsz, "an object");
+	} else if (json_is_array(v)) {
+		snprintf(out, outsz, "an array");
+	} else {
+		size_t n = json_dumpb(v, num, sizeof(num) - 1, JSON_ENCODE_ANY);
+		num[n < sizeof(num) ? n : 0] = '\0';
+		zg_quote_value(num, q, sizeof(q));
+		snprintf(out, outsz, "%s", q);
+	}
+}
+
+/* Like value_error, and names the value v that was sent. */
+static zg_err
+value_error_got(ctx *c, const char *path, const char *type, const char *what,
+    const json_t *v)
+{
+	char shown[ZG_QUOTE_MAX + 2];
+	value_text(v, shown, sizeof(shown));
+	return zg_fail(c->em, ZG_ERR_INVALID, "typed data: \"%s\" (%s) %s; "
+	    "got %s", path, type, what, shown);
+}
+
+/*
  * Encodes an intN or uintN value: a JSON integer below 2^53 in magnitude,
  * or a decimal or "0x" hex string, with a leading "-" for intN only.
  * Negative values are written in two's complement over 256 bits.
@@ -52,12 +87,17 @@ encode_int(ctx *c, const json_t *v, size_t bits, bool is_signed,
 	zg_err err;
 	zg_u256 mag, limit;
 	bool negative = false;
+	char shown[ZG_QUOTE_MAX + 2];
 
 	if (json_is_integer(v)) {
 		json_int_t i = json_integer_value(v);
-		if (i > ZG_JSON_SAFE_INT_MAX || i < -ZG_JSON_SAFE_INT_MAX)
-			return value_error(c, path, type, "is a JSON number "
-			    "beyond 2^53-1; send it as a decimal string");
+		if (i > ZG_JSON_SAFE_INT_MAX || i < -ZG_JSON_SAFE_INT_MAX) {
+			char what[100];
+			snprintf(what, sizeof(what), "is %lld, a JSON number "
+			    "beyond 2^53-1; send it as a decimal string",
+			    (long long)i);
+			return value_error(c, path, type, what);
+		}
 		negative = i < 0;
 		zg_u256_from_u64(&mag, negative ? (uint64_t)-i : (uint64_t)i);
 	} else if (json_is_string(v)) {
@@ -72,13 +112,13 @@ encode_int(ctx *c, const json_t *v, size_t bits, bool is_signed,
 		if ((err = zg_u256_parse(s, path, &mag, c->em)) != ZG_OK)
 			return err;
 	} else {
-		return value_error(c, path, type, "must be an integer as a "
-		    "JSON number or a decimal or \"0x\" hex string");
+		return value_error_got(c, path, type, "must be an integer as a "
+		    "JSON number or a decimal or \"0x\" hex string", v);
 	}
 	if (negative && zg_u256_is_zero(&mag))
 		negative = false;
 	if (negative && !is_signed)
-		return value_error(c, path, type, "must not be negative");
+		return value_error_got(c, path, type, "must not be negative", v);
 
 	/* limit = 2^bits for uintN, 2^(bits-1) for intN; 2^256 is held as
 	 * zero and means no limit. */
@@ -88,9 +128,18 @@ encode_int(ctx *c, const json_t *v, size_t bits, bool is_signed,
 		limit.w[top / 64] = (uint64_t)1 << (top % 64);
 	bool fits = top == 256 || (negative ? zg_u256_cmp(&mag, &limit) <= 0 :
 	    zg_u256_cmp(&mag, &limit) < 0);
-	if (!fits)
-		return value_error(c, path, type, "is out of range for its "
-		    "type");
+	if (!fits) {
+		char what[ZG_QUOTE_MAX + 80];
+		value_text(v, shown, sizeof(shown));
+		if (is_signed)
+			snprintf(what, sizeof(what), "is out of range for its "
+			    "type: got %s, expected -2^%zu to 2^%zu-1", shown,
+			    top, top);
+		else
+			snprintf(what, sizeof(what), "is out of range for its "
+			    "type: got %s, expected 0 to 2^%zu-1", shown, top);
+		return value_error(c, path, type, what);
+	}
 	if (negative) {
 		zg_u256 zero;
 		zg_u256_from_u64(&zero, 0);
@@ -114,13 +163,13 @@ encode_atomic(ctx *c, enum atomic k, size_t size, const json_t *v,
 		return encode_int(c, v, size, k == T_INT, path, type, out);
 	if (k == T_BOOL) {
 		if (!json_is_boolean(v))
-			return value_error(c, path, type, "must be true or "
-			    "false");
+			return value_error_got(c, path, type, "must be true or "
+			    "false", v);
 		out[31] = json_is_true(v) ? 1 : 0;
 		return ZG_OK;
 	}
 	if (!json_is_string(v))
-		return value_error(c, path, type, "must be a string");
+		return value_error_got(c, path, type, "must be a string", v);
 	const char *s = json_string_value(v);
 	if (k == T_STRING) {
 		zg_keccak256((const uint8_t *)s, json_string_length(v), out);
@@ -159,7 +208,8 @@ encode_value(ctx *c, const char *t, size_t tlen, const json_t *v,
 			zg_eip712_parse_size(t + open + 1, tlen - open - 2, 1,
 			    SIZE_MAX, &size);
 		if (!json_is_array(v))
-			return value_error(c, path, type, "must be an array");
+			return value_error_got(c, path, type, "must be an array",
+			    v);
 		if (fixed && json_array_size(v) != size) {
 			char what[80];
 			snprintf(what, sizeof(what), "must have %zu elements; "
@@ -200,7 +250,8 @@ hash_struct(ctx *c, stype *st, const json_t *v, const char *path,
 	char field_path[PATH_MAX_LEN];
 
 	if (!json_is_object(v))
-		return value_error(c, path, st->name, "must be an object");
+		return value_error_got(c, path, st->name, "must be an object",
+		    v);
 	json_object_foreach((json_t *)v, key, value) {
 		bool known = false;
 		for (size_t i = 0; i < st->nfields && !known; i++)

@@ -298,6 +298,7 @@ zg_cli_key_restore(int argc, char **argv)
 	struct key_args a = {0};
 	struct offline o = {.lock_fd = -1};
 	zg_buf pass = ZG_BUF_INIT, bundle = ZG_BUF_INIT;
+	zg_keys_bundle *opened = NULL;
 	size_t restored = 0, skipped = 0;
 	zg_errmsg em = {0};
 	zg_err err;
@@ -320,10 +321,18 @@ zg_cli_key_restore(int argc, char **argv)
 		goto out;
 	zg_harden_process();
 	zg_crypto_init(1u << 20);
+	/* The bundle is decrypted first, so a wrong passphrase or a file that
+	 * is not a bundle leaves the data directory as it was. */
+	if ((err = zg_keys_bundle_open(bundle.data, bundle.len, pass.data,
+	    pass.len, &opened, &em)) != ZG_OK) {
+		rc = offline_fail("restore failed", err, &em);
+		goto out;
+	}
+	zg_buf_free(&pass);
 	if ((rc = offline_open(&a, true, &o)) != ZG_EXIT_OK)
 		goto out;
-	if ((err = zg_keys_restore(o.keys, bundle.data, bundle.len, pass.data,
-	    pass.len, &restored, &skipped, &em)) != ZG_OK) {
+	if ((err = zg_keys_restore_bundle(o.keys, opened, &restored, &skipped,
+	    &em)) != ZG_OK) {
 		rc = offline_fail("restore failed", err, &em);
 		goto out;
 	}
@@ -331,6 +340,7 @@ zg_cli_key_restore(int argc, char **argv)
 	    restored, a.data, skipped);
 out:
 	offline_close(&o);
+	zg_keys_bundle_free(opened);
 	zg_buf_free(&pass);
 	zg_buf_free(&bundle);
 	return rc;

@@ -367,18 +367,21 @@ restore_parse(zg_keys *k, const uint8_t *pt, size_t len,
 	return left == 0 ? ZG_OK : ZG_ERR_INTEGRITY;
 }
 
+/* A decrypted bundle: the plaintext, in the locked heap. */
+struct zg_keys_bundle {
+	uint8_t *pt;
+	size_t len;
+};
+
 zg_err
-zg_keys_restore(zg_keys *k, const uint8_t *bundle, size_t len,
-    const uint8_t *pass, size_t pass_len, size_t *restored, size_t *skipped,
-    zg_errmsg *em)
+zg_keys_bundle_open(const uint8_t *bundle, size_t len, const uint8_t *pass,
+    size_t pass_len, zg_keys_bundle **out, zg_errmsg *em)
 {
-	struct restore_rows r = {NULL, 0, 0};
-	zg_obj_row counter;
-	zg_obj_op *ops = NULL;
-	uint8_t *pt = NULL, *key = NULL;
-	size_t ct_len = 0, nrestored = 0, nskipped = 0, failed = 0;
+	zg_keys_bundle *b = NULL;
+	uint8_t *key = NULL;
 	zg_err err = ZG_ERR_INTERNAL;
 
+	*out = NULL;
 	if (len < BUNDLE_HEADER_LEN + ZG_GCM_TAG_LEN ||
 	    memcmp(bundle, BUNDLE_MAGIC, 4) != 0 || bundle[4] != BUNDLE_VERSION)
 		return zg_fail(em, ZG_ERR_INVALID, "the file is not a zguard key "
@@ -389,8 +392,10 @@ zg_keys_restore(zg_keys *k, const uint8_t *bundle, size_t len,
 	    get_u32(bundle + 5) > 64 || get_u32(bundle + 13) > 64)
 		return zg_fail(em, ZG_ERR_INVALID, "the backup asks for Argon2id "
 		    "costs above this server's limits");
-	ct_len = len - BUNDLE_HEADER_LEN - ZG_GCM_TAG_LEN;
-	if ((pt = zg_secure_alloc(ct_len ? ct_len : 1)) == NULL ||
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return ZG_ERR_NOMEM;
+	b->len = len - BUNDLE_HEADER_LEN - ZG_GCM_TAG_LEN;
+	if ((b->pt = zg_secure_alloc(b->len ? b->len : 1)) == NULL ||
 	    (key = zg_secure_alloc(ZG_KEY_LEN)) == NULL) {
 		err = ZG_ERR_NOMEM;
 		goto out;
@@ -401,8 +406,8 @@ zg_keys_restore(zg_keys *k, const uint8_t *bundle, size_t len,
 		goto out;
 	}
 	err = zg_aes_gcm_decrypt(key, bundle + 17 + BUNDLE_SALT_LEN, bundle,
-	    BUNDLE_HEADER_LEN, bundle + BUNDLE_HEADER_LEN, ct_len,
-	    bundle + len - ZG_GCM_TAG_LEN, pt);
+	    BUNDLE_HEADER_LEN, bundle + BUNDLE_HEADER_LEN, b->len,
+	    bundle + len - ZG_GCM_TAG_LEN, b->pt);
 	if (err == ZG_ERR_INTEGRITY) {
 		err = zg_fail(em, ZG_ERR_BAD_PASSPHRASE, "the passphrase is wrong "
 		    "or the backup was altered");
@@ -410,7 +415,36 @@ zg_keys_restore(zg_keys *k, const uint8_t *bundle, size_t len,
 	}
 	if (err != ZG_OK)
 		goto out;
-	err = restore_parse(k, pt, ct_len, &r, &nrestored, &nskipped, em);
+	/* success */
+	*out = b;
+	b = NULL;
+	err = ZG_OK;
+out:
+	zg_secure_free(key, ZG_KEY_LEN);
+	zg_keys_bundle_free(b);
+	return err;
+}
+
+void
+zg_keys_bundle_free(zg_keys_bundle *b)
+{
+	if (b == NULL)
+		return;
+	zg_secure_free(b->pt, b->len ? b->len : 1);
+	free(b);
+}
+
+zg_err
+zg_keys_restore_bundle(zg_keys *k, const zg_keys_bundle *b, size_t *restored,
+    size_t *skipped, zg_errmsg *em)
+{
+	struct restore_rows r = {NULL, 0, 0};
+	zg_obj_row counter;
+	zg_obj_op *ops = NULL;
+	size_t nrestored = 0, nskipped = 0, failed = 0;
+	zg_err err = ZG_ERR_INTERNAL;
+
+	err = restore_parse(k, b->pt, b->len, &r, &nrestored, &nskipped, em);
 	if (err == ZG_ERR_INTEGRITY)
 		zg_fail(em, err, "the backup decrypts but its contents are "
 		    "malformed");
@@ -443,7 +477,21 @@ out:
 	for (size_t i = 0; i < r.n; i++)
 		zg_obj_row_free(&r.rows[i]);
 	free(r.rows);
-	zg_secure_free(key, ZG_KEY_LEN);
-	zg_secure_free(pt, ct_len ? ct_len : 1);
+	return err;
+}
+
+zg_err
+zg_keys_restore(zg_keys *k, const uint8_t *bundle, size_t len,
+    const uint8_t *pass, size_t pass_len, size_t *restored, size_t *skipped,
+    zg_errmsg *em)
+{
+	zg_keys_bundle *b = NULL;
+	zg_err err;
+
+	if ((err = zg_keys_bundle_open(bundle, len, pass, pass_len, &b,
+	    em)) != ZG_OK)
+		return err;
+	err = zg_keys_restore_bundle(k, b, restored, skipped, em);
+	zg_keys_bundle_free(b);
 	return err;
 }

@@ -262,10 +262,39 @@ zg_err zg_keys_backup(zg_keys *k, const char *owner, const uint8_t *pass,
  * keyring, all in one transaction. ZG_ERR_BAD_PASSPHRASE for a wrong
  * passphrase, ZG_ERR_INTEGRITY for a damaged bundle, ZG_ERR_CONFLICT if
  * any key id already exists (nothing is written then). Keys marked not
- * exportable are skipped and counted in *skipped (may be NULL).
+ * exportable are skipped and counted in *skipped (may be NULL). The same
+ * as zg_keys_bundle_open followed by zg_keys_restore_bundle.
  */
 zg_err zg_keys_restore(zg_keys *k, const uint8_t *bundle, size_t len,
     const uint8_t *pass, size_t pass_len, size_t *restored, size_t *skipped,
     zg_errmsg *em);
+
+/* A backup bundle decrypted into the locked heap. */
+typedef struct zg_keys_bundle zg_keys_bundle;
+
+/*
+ * Checks a bundle's header and decrypts it under the passphrase, without
+ * any store or keyring, so a caller can reject a wrong passphrase before
+ * it creates or opens a data directory. ZG_ERR_INVALID for a file that is
+ * not a bundle or whose Argon2id costs exceed the limits,
+ * ZG_ERR_BAD_PASSPHRASE for a wrong passphrase or an altered bundle. The
+ * contents are parsed only by zg_keys_restore_bundle. On success the
+ * caller owns *out and frees it with zg_keys_bundle_free.
+ */
+zg_err zg_keys_bundle_open(const uint8_t *bundle, size_t len,
+    const uint8_t *pass, size_t pass_len, zg_keys_bundle **out,
+    zg_errmsg *em) __attribute__((warn_unused_result));
+
+/* Wipes and frees b. NULL is accepted. */
+void zg_keys_bundle_free(zg_keys_bundle *b);
+
+/*
+ * Restores the keys of an opened bundle as zg_keys_restore does:
+ * ZG_ERR_INTEGRITY for malformed contents, ZG_ERR_CONFLICT if any key id
+ * already exists, and nothing is written on any error. b stays the
+ * caller's.
+ */
+zg_err zg_keys_restore_bundle(zg_keys *k, const zg_keys_bundle *b,
+    size_t *restored, size_t *skipped, zg_errmsg *em);
 
 #endif

@@ -4,9 +4,11 @@
  * authorization version in one batch (zg_authz_write), so every process
  * sharing the store reloads.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "authz/authz.h"
 #include "base/jsonutil.h"
@@ -329,9 +331,44 @@ struct ctx_reader {
 	bool mfa;
 };
 
+/*
+ * Writes a JSON value for a message: a string quoted, a number or literal
+ * as JSON writes it, and a container by its kind only.
+ */
+static void
+json_value_text(const json_t *v, char *out, size_t outsz)
+{
+	char q[ZG_QUOTE_MAX], num[64];
+
+	if (json_is_string(v)) {
+		zg_quote_value(json_string_value(v), q, sizeof(q));
+		snprintf(out, outsz, "\"%s\"", q);
+	} else if (json_is_object(v)) {
+		snprintf(out, outsz, "an object");
+	} else if (json_is_array(v)) {
+		snprintf(out, outsz, "an array");
+	} else {
+		size_t n = json_dumpb(v, num, sizeof(num) - 1, JSON_ENCODE_ANY);
+		num[n < sizeof(num) ? n : 0] = '\0';
+		zg_quote_value(num, q, sizeof(q));
+		snprintf(out, outsz, "%s", q);
+	}
+}
+
+/* Returns true for an IPv4 or IPv6 address as inet_pton reads it, which
+ * excludes a zone ("%eth0") and a prefix length ("/8"). */
+static bool
+ip_address_valid(const char *s)
+{
+	unsigned char addr[16];
+	return inet_pton(AF_INET, s, addr) == 1 ||
+	    inet_pton(AF_INET6, s, addr) == 1;
+}
+
 static zg_err
 read_context(zg_request *req, json_t *context, struct ctx_reader *r)
 {
+	char qkey[ZG_QUOTE_MAX], got[ZG_QUOTE_MAX + 2];
 	const char *key;
 	json_t *v;
 	size_t i = 0;
@@ -339,9 +376,11 @@ read_context(zg_request *req, json_t *context, struct ctx_reader *r)
 	memset(r, 0, sizeof(*r));
 	if (context == NULL)
 		return ZG_OK;
-	if (!json_is_object(context))
+	if (!json_is_object(context)) {
+		json_value_text(context, got, sizeof(got));
 		return zg_fail(&req->em, ZG_ERR_INVALID, "context must be an "
-		    "object");
+		    "object; got %s", got);
+	}
 	if (json_object_size(context) > 32)
 		return zg_fail(&req->em, ZG_ERR_INVALID, "context has %zu keys; "
 		    "the limit is 32", json_object_size(context));
@@ -356,28 +395,39 @@ read_context(zg_request *req, json_t *context, struct ctx_reader *r)
 		} else if (json_is_boolean(v)) {
 			s = json_is_true(v) ? "true" : "false";
 		} else {
-			return zg_fail(&req->em, ZG_ERR_INVALID, "context.%s must be "
-			    "a string, a non-negative integer or a boolean", key);
+			zg_quote_value(key, qkey, sizeof(qkey));
+			json_value_text(v, got, sizeof(got));
+			return zg_fail(&req->em, ZG_ERR_INVALID, "context.%s must "
+			    "be a string, a non-negative integer or a boolean; "
+			    "got %s", qkey, got);
 		}
 		r->vars[i].name = key;
 		r->vars[i].value = s;
 		i++;
-		if (strcmp(key, "ownerId") == 0)
+		if (strcmp(key, "ownerId") == 0) {
 			r->ctx.resource_owner_id = s;
-		else if (strcmp(key, "resourceType") == 0)
+		} else if (strcmp(key, "resourceType") == 0) {
 			r->ctx.resource_type = s;
-		else if (strcmp(key, "amount") == 0)
+		} else if (strcmp(key, "amount") == 0) {
 			r->ctx.amount = s;
-		else if (strcmp(key, "chainId") == 0)
+		} else if (strcmp(key, "chainId") == 0) {
 			r->ctx.chain_id = s;
-		else if (strcmp(key, "to") == 0)
+		} else if (strcmp(key, "to") == 0) {
 			r->ctx.to = s;
-		else if (strcmp(key, "ip") == 0)
+		} else if (strcmp(key, "ip") == 0) {
+			/* IP conditions would silently not hold on a typo. */
+			if (!json_is_string(v) || !ip_address_valid(s)) {
+				json_value_text(v, got, sizeof(got));
+				return zg_fail(&req->em, ZG_ERR_INVALID, "invalid "
+				    "context.ip %s: use an IPv4 or IPv6 address "
+				    "such as 10.1.2.3 or 2001:db8::1", got);
+			}
 			r->ip = s;
-		else if (strcmp(key, "authMethod") == 0)
+		} else if (strcmp(key, "authMethod") == 0) {
 			r->auth_method = s;
-		else if (strcmp(key, "mfa") == 0)
+		} else if (strcmp(key, "mfa") == 0) {
 			r->mfa = json_is_true(v);
+		}
 	}
 	r->ctx.vars = r->vars;
 	r->ctx.nvars = i;

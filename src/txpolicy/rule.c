@@ -24,6 +24,34 @@ check_role(const zg_txpolicy_checks *checks, const char *role,
 	    "role first", role);
 }
 
+/*
+ * Rejects the JSON value v of field path, naming it: a string in quotes, a
+ * number or literal as JSON writes it, a container by its kind only.
+ */
+static zg_err
+bad_json_value(zg_errmsg *em, const char *path, const char *what,
+    const json_t *v)
+{
+	char q[ZG_QUOTE_MAX], num[64];
+
+	if (v == NULL)
+		return zg_fail(em, ZG_ERR_INVALID, "field \"%s\" is missing; it "
+		    "%s", path, what);
+	if (json_is_string(v)) {
+		zg_quote_value(json_string_value(v), q, sizeof(q));
+		return zg_fail(em, ZG_ERR_INVALID, "field \"%s\" %s; got "
+		    "\"%s\"", path, what, q);
+	}
+	if (json_is_object(v) || json_is_array(v))
+		return zg_fail(em, ZG_ERR_INVALID, "field \"%s\" %s; got %s",
+		    path, what, json_is_object(v) ? "an object" : "an array");
+	size_t n = json_dumpb(v, num, sizeof(num) - 1, JSON_ENCODE_ANY);
+	num[n < sizeof(num) ? n : 0] = '\0';
+	zg_quote_value(num, q, sizeof(q));
+	return zg_fail(em, ZG_ERR_INVALID, "field \"%s\" %s; got %s", path,
+	    what, q);
+}
+
 static int
 address_cmp(const void *a, const void *b)
 {
@@ -201,8 +229,13 @@ parse_value(const json_t *v, const char *path, txp_rule *r, zg_errmsg *em)
 			return err;
 		r->has_max = true;
 	}
-	if (r->has_min && r->has_max && zg_u256_cmp(&r->min, &r->max) > 0)
-		return txp_bad(em, path, "has min above max", NULL);
+	if (r->has_min && r->has_max && zg_u256_cmp(&r->min, &r->max) > 0) {
+		char min[ZG_U256_DEC_LEN], max[ZG_U256_DEC_LEN];
+		zg_u256_to_dec(&r->min, min);
+		zg_u256_to_dec(&r->max, max);
+		return zg_fail(em, ZG_ERR_INVALID, "field \"%s\" has min %s "
+		    "above max %s; make min at most max", path, min, max);
+	}
 	return ZG_OK;
 }
 
@@ -272,7 +305,8 @@ parse_approval(const json_t *v, const char *path, txp_rule *r,
 	txp_sub(p, path, "count");
 	if (!json_is_integer(count) || json_integer_value(count) < 1 ||
 	    json_integer_value(count) > APPROVAL_COUNT_MAX)
-		return txp_bad(em, p, "must be an integer from 1 to 100", NULL);
+		return bad_json_value(em, p, "must be an integer from 1 to 100",
+		    count);
 	r->approval.count = (unsigned)json_integer_value(count);
 
 	txp_sub(p, path, "fromRole");
@@ -291,8 +325,8 @@ parse_approval(const json_t *v, const char *path, txp_rule *r,
 	if (exp != NULL) {
 		if (!json_is_integer(exp) || json_integer_value(exp) < 60 ||
 		    json_integer_value(exp) > APPROVAL_EXPIRY_MAX)
-			return txp_bad(em, p, "must be an integer from 60 to 2592000 "
-			    "(30 days)", NULL);
+			return bad_json_value(em, p, "must be an integer from 60 "
+			    "to 2592000 (30 days)", exp);
 		r->approval.expires_in_s = json_integer_value(exp);
 	}
 
@@ -334,13 +368,13 @@ parse_simulate(const json_t *v, const char *path, txp_rule *r,
 	txp_sub(p, path, "simulate");
 	if ((f = json_object_get(v, "simulate")) != NULL) {
 		if (!json_is_boolean(f))
-			return txp_bad(em, p, "must be true or false", NULL);
+			return bad_json_value(em, p, "must be true or false", f);
 		r->simulate = json_is_true(f);
 	}
 	txp_sub(p, path, "allowWithoutSimulation");
 	if ((f = json_object_get(v, "allowWithoutSimulation")) != NULL) {
 		if (!json_is_boolean(f))
-			return txp_bad(em, p, "must be true or false", NULL);
+			return bad_json_value(em, p, "must be true or false", f);
 		r->allow_without_simulation = json_is_true(f);
 	}
 	if (!r->simulate)

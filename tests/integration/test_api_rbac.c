@@ -831,6 +831,55 @@ bad_patterns(void **state)
 	    400, "bad name");
 }
 
+/* A bad context value is named in the 400, and a malformed ip is not
+ * taken as an address outside every range. */
+static void
+bad_context_values(void **state)
+{
+	static const char *const bad[] = {"{\"amount\":-5}",
+	    "{\"amount\":5.5}", "{\"ip\":\"10.0.0.999\"}", "{\"ip\":\"\"}",
+	    "{\"ip\":\"10.0.0.0/8\"}", "{\"ip\":7}", "{\"region\":null}"};
+	static const char *const named[] = {"context.amount must be a string, "
+	    "a non-negative integer or a boolean; got -5", "got 5.5",
+	    "invalid context.ip \"10.0.0.999\"", "invalid context.ip \"\"",
+	    "\"10.0.0.0/8\"", "invalid context.ip 7", "context.region must be a string, a "
+	    "non-negative integer or a boolean; got null"};
+	char body[256];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(body, sizeof(body), "{\"userId\":\"u\",\"resource\":"
+		    "\"a\",\"action\":\"read\",\"context\":%s}", bad[i]);
+		expect_error("POST", "/v1/authz/check", srv.token, body, 400,
+		    named[i]);
+	}
+	assert_false(allowed("u", "a", "read", "{\"ip\":\"2001:db8::1\"}"));
+	assert_false(allowed("u", "a", "read", "{\"ip\":\"::ffff:10.1.2.3\"}"));
+}
+
+/* The check's resource names the bad character and its byte offset. */
+static void
+bad_check_resource_char(void **state)
+{
+	expect_error("POST", "/v1/authz/check", srv.token, "{\"userId\":\"u\","
+	    "\"resource\":\"a/b c\",\"action\":\"read\"}", 400,
+	    "character ' ' at byte offset 3");
+	expect_rejected_write("POST", "/v1/roles", "{\"name\":\"sp\","
+	    "\"permissions\":[{\"resource\":\"a/b c\",\"actions\":"
+	    "[\"read\"]}]}", 400, "character ' ' at byte offset 3");
+}
+
+/* An unknown field inside a role names the object that holds it. */
+static void
+bad_nested_field_path(void **state)
+{
+	expect_rejected_write("POST", "/v1/roles", "{\"name\":\"nest\","
+	    "\"permissions\":[{\"resource\":\"a\",\"actions\":[\"read\"],"
+	    "\"extra\":1}]}", 400, "unknown field \"extra\" in permissions[0]");
+	expect_rejected_write("POST", "/v1/roles", "{\"name\":\"nest\","
+	    "\"permissions\":[{\"resource\":\"a\",\"actions\":[\"read\"],"
+	    "\"conditions\":[{\"type\":\"ip\",\"cidrs\":[\"192.0.2.0/24\"],"
+	    "\"mask\":1}]}]}", 400, "in permissions[0].conditions[0]");
+}
+
 static void
 bad_cidrs(void **state)
 {
@@ -858,6 +907,11 @@ bad_timezones(void **state)
 		    "[{\"type\":\"time\",\"timezone\":\"%s\"}]}]}", bad[i]);
 		expect_rejected_write("POST", "/v1/roles", body, 400, bad[i]);
 	}
+	expect_rejected_write("POST", "/v1/roles", "{\"name\":\"tz\","
+	    "\"permissions\":[{\"resource\":\"a\",\"actions\":[\"read\"],"
+	    "\"conditions\":[{\"type\":\"time\",\"timezone\":"
+	    "\"Europe/Nowhere\"}]}]}", 400,
+	    "permissions[0].conditions[0].timezone");
 }
 
 static void
@@ -934,6 +988,9 @@ main(void)
 		cmocka_unit_test(hidden_denial_audited),
 		cmocka_unit_test(bad_unknown_fields),
 		cmocka_unit_test(bad_patterns),
+		cmocka_unit_test(bad_context_values),
+		cmocka_unit_test(bad_check_resource_char),
+		cmocka_unit_test(bad_nested_field_path),
 		cmocka_unit_test(bad_cidrs),
 		cmocka_unit_test(bad_timezones),
 		cmocka_unit_test(bad_attributes),

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -632,6 +633,59 @@ restore_wrong_passphrase(void **state)
 	assert_int_equal(r.rc, 1);
 	assert_non_null(strstr(r.err, "passphrase is wrong"));
 	zgt_run_free(&r);
+	/* The passphrase is checked before the directory is created. */
+	assert_int_equal(access(dir, F_OK), -1);
+}
+
+/* Counts the entries of dir other than "." and "..", or -1. */
+static int
+dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* A wrong passphrase or a file that is not a bundle leaves an empty
+ * target directory empty: no seal.key, no zguard.db, no lock file. */
+static void
+restore_failure_leaves_dir_empty(void **state)
+{
+	char path[400], junk[400], dir[400];
+	snprintf(path, sizeof(path), "%s/empty.zgkb", daemon_under_test.root);
+	zgt_run r = backup_to(path);
+	assert_int_equal(r.rc, 0);
+	zgt_run_free(&r);
+
+	snprintf(dir, sizeof(dir), "%s/empty-data", daemon_under_test.root);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	const char *restore[] = {"key", "restore", "--data", dir, "--in", path,
+	    NULL};
+	r = cli_offline(restore, "not the passphrase\n");
+	assert_int_equal(r.rc, 1);
+	assert_non_null(strstr(r.err, "passphrase is wrong"));
+	zgt_run_free(&r);
+	assert_int_equal(dir_entries(dir), 0);
+
+	snprintf(junk, sizeof(junk), "%s/junk.zgkb", daemon_under_test.root);
+	FILE *f = fopen(junk, "w");
+	assert_non_null(f);
+	fputs("not a key backup", f);
+	fclose(f);
+	const char *restore_junk[] = {"key", "restore", "--data", dir, "--in",
+	    junk, NULL};
+	r = cli_offline(restore_junk, BUNDLE_PASSPHRASE);
+	assert_int_equal(r.rc, 1);
+	assert_non_null(strstr(r.err, "not a zguard key backup"));
+	zgt_run_free(&r);
+	assert_int_equal(dir_entries(dir), 0);
 }
 
 static void
@@ -705,6 +759,7 @@ main(void)
 		cmocka_unit_test(sa_create_token_delete),
 		cmocka_unit_test(backup_restore_same_signer),
 		cmocka_unit_test(restore_wrong_passphrase),
+		cmocka_unit_test(restore_failure_leaves_dir_empty),
 		cmocka_unit_test(restore_rejects_running_daemon),
 		cmocka_unit_test(backup_keeps_existing_file),
 		cmocka_unit_test(backup_short_passphrase),

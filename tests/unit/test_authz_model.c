@@ -123,6 +123,51 @@ test_condition_unknown_field(void **state)
 }
 
 static void
+test_unknown_field_path(void **state)
+{
+	zg_authz_role role;
+	zg_errmsg em;
+	assert_int_equal(parse_role("{\"name\": \"r\", \"permissions\": "
+	    "[{\"resource\": \"a\", \"actions\": [\"read\"]}, "
+	    "{\"resource\": \"b\", \"actions\": [\"read\"], \"extra\": 1}]}",
+	    &role, &em), ZG_ERR_INVALID);
+	assert_non_null(strstr(em.text, "unknown field \"extra\" in "
+	    "permissions[1]"));
+	assert_int_equal(parse_cond("{\"type\": \"auth\", \"mfa\": true, "
+	    "\"extra\": 1}", &em), ZG_ERR_INVALID);
+	assert_non_null(strstr(em.text, "unknown field \"extra\" in "
+	    "permissions[0].conditions[0]"));
+	assert_int_equal(parse_cond("{\"type\": \"time\", \"hours\": "
+	    "{\"from\": \"09:00\", \"to\": \"17:00\", \"tz\": \"UTC\"}}", &em),
+	    ZG_ERR_INVALID);
+	assert_non_null(strstr(em.text, "unknown field \"tz\" in "
+	    "permissions[0].conditions[0].hours"));
+	assert_int_equal(parse_cond("{\"type\": \"compare\", \"left\": "
+	    "\"subject.id\", \"op\": \"==\", \"right\": \"x\", \"not\": true}",
+	    &em), ZG_ERR_INVALID);
+	assert_non_null(strstr(em.text, "in permissions[0].conditions[0]"));
+}
+
+/* The bad character and its byte offset, since a space or a non-ASCII
+ * byte is hard to see in the quoted pattern. */
+static void
+test_pattern_char_offset(void **state)
+{
+	zg_errmsg em;
+	assert_int_equal(parse_resource("a/b c", &em), ZG_ERR_INVALID);
+	assert_non_null(strstr(em.text, "character ' ' at byte offset 3"));
+	assert_int_equal(zg_authz_pattern_check("ab\xc3\xa9", false,
+	    "resource", &em), ZG_ERR_INVALID);
+	assert_non_null(strstr(em.text, "character '\\xc3' at byte offset 2"));
+	assert_int_equal(zg_authz_pattern_check("a/b*", false, "resource",
+	    &em), ZG_ERR_INVALID);
+	assert_non_null(strstr(em.text, "character '*' at byte offset 3"));
+	assert_int_equal(zg_authz_pattern_check("it's", true, "resource",
+	    &em), ZG_ERR_INVALID);
+	assert_non_null(strstr(em.text, "character '\\x27' at byte offset 2"));
+}
+
+static void
 test_pattern_invalid(void **state)
 {
 	static const char *const bad[] = {
@@ -244,6 +289,21 @@ test_timezone_unknown(void **state)
 	    "\"../../etc/passwd\"}", &em), ZG_ERR_INVALID);
 	assert_int_equal(parse_cond("{\"type\": \"time\", \"timezone\": "
 	    "\"Europe\"}", &em), ZG_ERR_INVALID);
+}
+
+static void
+test_timezone_path(void **state)
+{
+	zg_errmsg em;
+	assert_int_equal(parse_cond("{\"type\": \"time\", \"timezone\": "
+	    "\"Mars/Olympus_Mons\"}", &em), ZG_ERR_INVALID);
+	assert_non_null(strstr(em.text,
+	    "permissions[0].conditions[0].timezone"));
+	assert_non_null(strstr(em.text, "Mars/Olympus_Mons"));
+	assert_int_equal(parse_cond("{\"type\": \"time\", \"timezone\": 1}",
+	    &em), ZG_ERR_INVALID);
+	assert_non_null(strstr(em.text,
+	    "permissions[0].conditions[0].timezone"));
 }
 
 static void
@@ -538,6 +598,8 @@ main(void)
 		cmocka_unit_test(test_role_unknown_field),
 		cmocka_unit_test(test_permission_unknown_field),
 		cmocka_unit_test(test_condition_unknown_field),
+		cmocka_unit_test(test_unknown_field_path),
+		cmocka_unit_test(test_pattern_char_offset),
 		cmocka_unit_test(test_pattern_invalid),
 		cmocka_unit_test(test_pattern_too_long),
 		cmocka_unit_test(test_pattern_valid),
@@ -545,6 +607,7 @@ main(void)
 		cmocka_unit_test(test_action_invalid),
 		cmocka_unit_test(test_cidr_invalid),
 		cmocka_unit_test(test_timezone_unknown),
+		cmocka_unit_test(test_timezone_path),
 		cmocka_unit_test(test_time_fields_invalid),
 		cmocka_unit_test(test_attribute_unknown),
 		cmocka_unit_test(test_compare_op_invalid),

@@ -240,6 +240,24 @@ test_eip712_value_does_not_fit(void **state)
 	    "must be an array");
 }
 
+/* An integer that does not fit its type is named with the type's range. */
+static void
+test_eip712_range_named(void **state)
+{
+	check_bad("\"M\": [" FIELD("a", "uint8") "]", "{\"a\": 256}",
+	    "got 256, expected 0 to 2^8-1");
+	check_bad("\"M\": [" FIELD("a", "int8") "]", "{\"a\": \"-129\"}",
+	    "got \"-129\", expected -2^7 to 2^7-1");
+	check_bad("\"M\": [" FIELD("a", "uint32") "]",
+	    "{\"a\": \"0x100000000\"}", "\"0x100000000\"");
+	check_bad("\"M\": [" FIELD("a", "uint8") "]", "{\"a\": -1}",
+	    "got -1");
+	check_bad("\"M\": [" FIELD("a", "uint256") "]", "{\"a\": 1.5}",
+	    "got 1.5");
+	check_bad("\"M\": [" FIELD("a", "uint256") "]", "{\"a\": [1]}",
+	    "got an array");
+}
+
 static void
 test_eip712_unknown_and_missing_fields(void **state)
 {
@@ -350,6 +368,7 @@ main(void)
 		cmocka_unit_test(test_eip712_type_cycle),
 		cmocka_unit_test(test_eip712_malformed_types),
 		cmocka_unit_test(test_eip712_value_does_not_fit),
+		cmocka_unit_test(test_eip712_range_named),
 		cmocka_unit_test(test_eip712_unknown_and_missing_fields),
 		cmocka_unit_test(test_eip712_bad_document),
 		cmocka_unit_test(test_eip712_ethers_cross_check),

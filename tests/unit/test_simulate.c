@@ -515,14 +515,15 @@ rpc_slow_node_times_out(void **state)
 	zg_u256 id;
 
 	assert_int_equal(chain_id_from_mock("200 OK",
-	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"}", 1500, &opts,
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"}", 3000, &opts,
 	    &id, &em), ZG_ERR_UPSTREAM);
 	assert_non_null(strstr(em.text, "timed out"));
-	/* The mock delays its response by 1500 ms, and the client gives up
-	 * at 300 ms. */
+	/* The mock delays its response by 3000 ms and the client gives up
+	 * at 300 ms: it must not have waited for the answer. The bounds are
+	 * loose on purpose, since a loaded machine delays both sides. */
 	print_message("waited %lld ms\n", (long long)last_request_ms);
 	assert_true(last_request_ms >= 300);
-	assert_true(last_request_ms < 300 + 500);
+	assert_true(last_request_ms < 3000);
 }
 
 /* A revert nested as {"data": {"data": "0x..."}} is read as revert data. */
@@ -597,7 +598,9 @@ simulate_closed_port(void **state)
 	int64_t waited = now_ms() - start;
 	print_message("closed port %u: %s (%lld ms)\n", port, em.text,
 	    (long long)waited);
-	assert_true(waited <= 2000 + 200);
+	/* It gives up by itself rather than hanging; a loaded machine may
+	 * add to the 2000 ms limit, so the bound is loose. */
+	assert_true(waited < 2000 + 3000);
 	snprintf(name, sizeof(name), "eth_chainId to http://127.0.0.1:%u ",
 	    port);
 	assert_non_null(strstr(em.text, name));

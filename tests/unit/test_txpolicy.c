@@ -323,6 +323,35 @@ test_approval_count_zero(void **state)
 }
 
 static void
+test_approval_count_named(void **state)
+{
+	assert_rejected("\"count\":2", "\"count\":0", "got 0");
+	assert_rejected("\"count\":2", "\"count\":\"2\"", "got \"2\"");
+	assert_rejected("\"count\":2", "\"count\":101", "got 101");
+	assert_rejected("\"expiresInSeconds\":600", "\"expiresInSeconds\":59",
+	    "got 59");
+}
+
+static void
+test_simulate_not_boolean(void **state)
+{
+	assert_rejected("\"simulate\":true", "\"simulate\":1",
+	    "rules[2].simulate");
+	assert_rejected("\"simulate\":true", "\"simulate\":\"yes\"",
+	    "got \"yes\"");
+}
+
+static void
+test_value_min_above_max(void **state)
+{
+	assert_rejected("\"value\":{\"max\":\"1000000000000000000\"}",
+	    "\"value\":{\"min\":\"5\",\"max\":\"3\"}",
+	    "rules[1].match.value");
+	assert_rejected("\"value\":{\"max\":\"1000000000000000000\"}",
+	    "\"value\":{\"min\":\"5\",\"max\":\"3\"}", "min 5 above max 3");
+}
+
+static void
 test_approval_missing(void **state)
 {
 	assert_rejected("\"action\":\"require_approval\",\"approval\"",
@@ -745,6 +774,9 @@ main(void)
 		cmocka_unit_test(test_unknown_kind),
 		cmocka_unit_test(test_bad_checksum),
 		cmocka_unit_test(test_approval_count_zero),
+		cmocka_unit_test(test_approval_count_named),
+		cmocka_unit_test(test_value_min_above_max),
+		cmocka_unit_test(test_simulate_not_boolean),
 		cmocka_unit_test(test_approval_missing),
 		cmocka_unit_test(test_unknown_role),
 		cmocka_unit_test(test_simulate_without_rpc),

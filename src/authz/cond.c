@@ -58,30 +58,6 @@ bad(zg_errmsg *em, const char *field, const char *what, const char *value)
 	    field, what, q);
 }
 
-/*
- * Rejects a key of obj that is not in the NULL-terminated list allowed,
- * naming the object's path, for example "permissions[0].conditions[1]".
- */
-static zg_err
-only_keys(const json_t *obj, const char *path, const char *const *allowed,
-    zg_errmsg *em)
-{
-	const char *key;
-	json_t *value;
-
-	json_object_foreach((json_t *)obj, key, value) {
-		const char *const *a = allowed;
-		while (*a != NULL && strcmp(*a, key) != 0)
-			a++;
-		if (*a == NULL) {
-			char q[ZG_QUOTE_MAX];
-			zg_quote_value(key, q, sizeof(q));
-			return zg_fail(em, ZG_ERR_INVALID, "unknown field \"%s\" "
-			    "in %s", q, path);
-		}
-	}
-	return ZG_OK;
-}
 
 static bool
 is_attribute_syntax(const char *s)
@@ -263,7 +239,7 @@ parse_time(const json_t *obj, const char *field, zg_authz_cond *out,
 	    "timezone", NULL};
 	char f[96];
 	zg_err err;
-	if ((err = only_keys(obj, field, keys, em)) != ZG_OK)
+	if ((err = zg_json_only_keys_in(obj, field, keys, em)) != ZG_OK)
 		return err;
 	out->type = ZG_COND_TIME;
 	const json_t *days = json_object_get(obj, "days");
@@ -293,7 +269,7 @@ parse_time(const json_t *obj, const char *field, zg_authz_cond *out,
 		if (!json_is_object(hours))
 			return zg_fail(em, ZG_ERR_INVALID, "field \"%s\" must be "
 			    "an object {\"from\": \"HH:MM\", \"to\": \"HH:MM\"}", f);
-		if ((err = only_keys(hours, f, hkeys, em)) != ZG_OK)
+		if ((err = zg_json_only_keys_in(hours, f, hkeys, em)) != ZG_OK)
 			return err;
 		snprintf(f, sizeof(f), "%s.hours.from", field);
 		if ((err = parse_hhmm(json_object_get(hours, "from"), f, false,
@@ -358,7 +334,7 @@ parse_ip(const json_t *obj, const char *field, zg_authz_cond *out,
 	zg_err err;
 	size_t i;
 	const json_t *c;
-	if ((err = only_keys(obj, field, keys, em)) != ZG_OK)
+	if ((err = zg_json_only_keys_in(obj, field, keys, em)) != ZG_OK)
 		return err;
 	out->type = ZG_COND_IP;
 	const json_t *cidrs = json_object_get(obj, "cidrs");
@@ -387,7 +363,7 @@ parse_auth(const json_t *obj, const char *field, zg_authz_cond *out,
 	static const char *const keys[] = {"type", "methods", "mfa", NULL};
 	char f[96];
 	zg_err err;
-	if ((err = only_keys(obj, field, keys, em)) != ZG_OK)
+	if ((err = zg_json_only_keys_in(obj, field, keys, em)) != ZG_OK)
 		return err;
 	out->type = ZG_COND_AUTH;
 	const json_t *methods = json_object_get(obj, "methods");
@@ -437,7 +413,7 @@ zg_authz_cond_from_json(const json_t *v, const char *field,
 	if (strcmp(t, "compare") == 0) {
 		static const char *const keys[] = {"type", "left", "op",
 		    "right", NULL};
-		zg_err err = only_keys(v, field, keys, em);
+		zg_err err = zg_json_only_keys_in(v, field, keys, em);
 		if (err != ZG_OK)
 			return err;
 		return parse_compare_fields(json_object_get(v, "left"),

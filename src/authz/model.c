@@ -195,30 +195,6 @@ zg_authz_roles_free(zg_authz_role *roles, size_t n)
 	free(roles);
 }
 
-/*
- * Rejects a key of obj that is not in the NULL-terminated list allowed,
- * naming the object's path, for example "permissions[0]".
- */
-static zg_err
-only_keys(const json_t *obj, const char *path, const char *const *allowed,
-    zg_errmsg *em)
-{
-	const char *key;
-	json_t *value;
-
-	json_object_foreach((json_t *)obj, key, value) {
-		const char *const *a = allowed;
-		while (*a != NULL && strcmp(*a, key) != 0)
-			a++;
-		if (*a == NULL) {
-			char q[ZG_QUOTE_MAX];
-			zg_quote_value(key, q, sizeof(q));
-			return zg_fail(em, ZG_ERR_INVALID, "unknown field \"%s\" "
-			    "in %s", q, path);
-		}
-	}
-	return ZG_OK;
-}
 
 /* Reads an array of strings, each checked by valid(), into *out. */
 static zg_err
@@ -273,7 +249,7 @@ zg_authz_perm_from_json(const json_t *obj, const char *field,
 	if (!json_is_object(obj))
 		return zg_fail(em, ZG_ERR_INVALID, "field \"%s\" must be an "
 		    "object", field);
-	if ((err = only_keys(obj, field, keys, em)) != ZG_OK)
+	if ((err = zg_json_only_keys_in(obj, field, keys, em)) != ZG_OK)
 		goto out;
 
 	snprintf(f, sizeof(f), "%s.resource", field);

@@ -88,7 +88,8 @@ zg_json_parse_object(const char *body, size_t len, json_t **out, zg_errmsg *em)
 }
 
 zg_err
-zg_json_only_keys(const json_t *obj, const char *const *allowed, zg_errmsg *em)
+zg_json_only_keys_in(const json_t *obj, const char *path,
+    const char *const *allowed, zg_errmsg *em)
 {
 	const char *key;
 	json_t *value;
@@ -104,10 +105,38 @@ zg_json_only_keys(const json_t *obj, const char *const *allowed, zg_errmsg *em)
 			char q[ZG_QUOTE_MAX];
 			zg_quote_value(key, q, sizeof(q));
 			return zg_fail(em, ZG_ERR_INVALID,
-			    "unknown field \"%s\" in request body", q);
+			    "unknown field \"%s\" in %s", q, path);
 		}
 	}
 	return ZG_OK;
+}
+
+zg_err
+zg_json_only_keys(const json_t *obj, const char *const *allowed, zg_errmsg *em)
+{
+	return zg_json_only_keys_in(obj, "request body", allowed, em);
+}
+
+void
+zg_json_value_text(const json_t *v, char *out, size_t outsz)
+{
+	char q[ZG_QUOTE_MAX], num[64];
+
+	if (v == NULL) {
+		snprintf(out, outsz, "nothing");
+	} else if (json_is_string(v)) {
+		zg_quote_value(json_string_value(v), q, sizeof(q));
+		snprintf(out, outsz, "\"%s\"", q);
+	} else if (json_is_object(v)) {
+		snprintf(out, outsz, "an object");
+	} else if (json_is_array(v)) {
+		snprintf(out, outsz, "an array");
+	} else {
+		size_t n = json_dumpb(v, num, sizeof(num) - 1, JSON_ENCODE_ANY);
+		num[n < sizeof(num) ? n : 0] = '\0';
+		zg_quote_value(num, q, sizeof(q));
+		snprintf(out, outsz, "%s", q);
+	}
 }
 
 static zg_err

@@ -39,6 +39,18 @@ zg_err zg_json_parse_object(const char *body, size_t len, json_t **out,
 zg_err zg_json_only_keys(const json_t *obj, const char *const *allowed,
     zg_errmsg *em);
 
+/* The same for an object nested in the body, named by path (for example
+ * "permissions[0]") in the message. */
+zg_err zg_json_only_keys_in(const json_t *obj, const char *path,
+    const char *const *allowed, zg_errmsg *em);
+
+/*
+ * Writes a value as sent, for a message: a string quoted (and made safe
+ * by zg_quote_value), a number or literal as JSON writes it, a container
+ * by its kind only, and NULL as "nothing". out needs ZG_QUOTE_MAX + 2.
+ */
+void zg_json_value_text(const json_t *v, char *out, size_t outsz);
+
 enum {
 	ZG_JSON_OPTIONAL = 0,
 	ZG_JSON_REQUIRED = 1,

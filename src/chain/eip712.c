@@ -40,29 +40,6 @@ value_error(ctx *c, const char *path, const char *type, const char *what)
 	    path, type, what);
 }
 
-/*
- * Writes a value as sent for a message: a string in quotes, a number or
- * literal as JSON writes it, and a container by its kind only.
- */
-static void
-value_text(const json_t *v, char *out, size_t outsz)
-{
-	char q[ZG_QUOTE_MAX], num[64];
-
-	if (json_is_string(v)) {
-		zg_quote_value(json_string_value(v), q, sizeof(q));
-		snprintf(out, outsz, "\"%s\"", q);
-	} else if (json_is_object(v)) {
-		snprintf(out, outsz, "an object");
-	} else if (json_is_array(v)) {
-		snprintf(out, outsz, "an array");
-	} else {
-		size_t n = json_dumpb(v, num, sizeof(num) - 1, JSON_ENCODE_ANY);
-		num[n < sizeof(num) ? n : 0] = '\0';
-		zg_quote_value(num, q, sizeof(q));
-		snprintf(out, outsz, "%s", q);
-	}
-}
 
 /* Like value_error, and names the value v that was sent. */
 static zg_err
@@ -70,7 +47,7 @@ value_error_got(ctx *c, const char *path, const char *type, const char *what,
     const json_t *v)
 {
 	char shown[ZG_QUOTE_MAX + 2];
-	value_text(v, shown, sizeof(shown));
+	zg_json_value_text(v, shown, sizeof(shown));
 	return zg_fail(c->em, ZG_ERR_INVALID, "typed data: \"%s\" (%s) %s; "
 	    "got %s", path, type, what, shown);
 }
@@ -130,7 +107,7 @@ encode_int(ctx *c, const json_t *v, size_t bits, bool is_signed,
 	    zg_u256_cmp(&mag, &limit) < 0);
 	if (!fits) {
 		char what[ZG_QUOTE_MAX + 80];
-		value_text(v, shown, sizeof(shown));
+		zg_json_value_text(v, shown, sizeof(shown));
 		if (is_signed)
 			snprintf(what, sizeof(what), "is out of range for its "
 			    "type: got %s, expected -2^%zu to 2^%zu-1", shown,

@@ -331,29 +331,6 @@ struct ctx_reader {
 	bool mfa;
 };
 
-/*
- * Writes a JSON value for a message: a string quoted, a number or literal
- * as JSON writes it, and a container by its kind only.
- */
-static void
-json_value_text(const json_t *v, char *out, size_t outsz)
-{
-	char q[ZG_QUOTE_MAX], num[64];
-
-	if (json_is_string(v)) {
-		zg_quote_value(json_string_value(v), q, sizeof(q));
-		snprintf(out, outsz, "\"%s\"", q);
-	} else if (json_is_object(v)) {
-		snprintf(out, outsz, "an object");
-	} else if (json_is_array(v)) {
-		snprintf(out, outsz, "an array");
-	} else {
-		size_t n = json_dumpb(v, num, sizeof(num) - 1, JSON_ENCODE_ANY);
-		num[n < sizeof(num) ? n : 0] = '\0';
-		zg_quote_value(num, q, sizeof(q));
-		snprintf(out, outsz, "%s", q);
-	}
-}
 
 /* Returns true for an IPv4 or IPv6 address as inet_pton reads it, which
  * excludes a zone ("%eth0") and a prefix length ("/8"). */
@@ -377,7 +354,7 @@ read_context(zg_request *req, json_t *context, struct ctx_reader *r)
 	if (context == NULL)
 		return ZG_OK;
 	if (!json_is_object(context)) {
-		json_value_text(context, got, sizeof(got));
+		zg_json_value_text(context, got, sizeof(got));
 		return zg_fail(&req->em, ZG_ERR_INVALID, "context must be an "
 		    "object; got %s", got);
 	}
@@ -396,7 +373,7 @@ read_context(zg_request *req, json_t *context, struct ctx_reader *r)
 			s = json_is_true(v) ? "true" : "false";
 		} else {
 			zg_quote_value(key, qkey, sizeof(qkey));
-			json_value_text(v, got, sizeof(got));
+			zg_json_value_text(v, got, sizeof(got));
 			return zg_fail(&req->em, ZG_ERR_INVALID, "context.%s must "
 			    "be a string, a non-negative integer or a boolean; "
 			    "got %s", qkey, got);
@@ -417,7 +394,7 @@ read_context(zg_request *req, json_t *context, struct ctx_reader *r)
 		} else if (strcmp(key, "ip") == 0) {
 			/* IP conditions would silently not hold on a typo. */
 			if (!json_is_string(v) || !ip_address_valid(s)) {
-				json_value_text(v, got, sizeof(got));
+				zg_json_value_text(v, got, sizeof(got));
 				return zg_fail(&req->em, ZG_ERR_INVALID, "invalid "
 				    "context.ip %s: use an IPv4 or IPv6 address "
 				    "such as 10.1.2.3 or 2001:db8::1", got);

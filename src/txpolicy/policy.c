@@ -10,6 +10,7 @@
 
 #include "authz/tz.h"
 #include "base/codec.h"
+#include "base/jsonutil.h"
 #include "txpolicy/txpolicy_internal.h"
 
 #define ROLLING_SECONDS_MAX (366 * 86400)
@@ -127,23 +128,11 @@ zg_err
 txp_only_keys(const json_t *obj, const char *path, const char *const *allowed,
     zg_errmsg *em)
 {
-	const char *key;
-	json_t *value;
 	if (!json_is_object(obj))
 		return txp_bad(em, path[0] != '\0' ? path : "policy",
 		    "must be a JSON object", NULL);
-	json_object_foreach((json_t *)obj, key, value) {
-		const char *const *a = allowed;
-		while (*a != NULL && strcmp(*a, key) != 0)
-			a++;
-		if (*a == NULL) {
-			char q[ZG_QUOTE_MAX];
-			zg_quote_value(key, q, sizeof(q));
-			return zg_fail(em, ZG_ERR_INVALID, "unknown field \"%s\" "
-			    "in %s", q, path[0] != '\0' ? path : "the policy");
-		}
-	}
-	return ZG_OK;
+	return zg_json_only_keys_in(obj, path[0] != '\0' ? path : "the policy",
+	    allowed, em);
 }
 
 static bool

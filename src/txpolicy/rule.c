@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/codec.h"
+#include "base/jsonutil.h"
 #include "txpolicy/txpolicy_internal.h"
 
 #define APPROVAL_COUNT_MAX 100
@@ -32,24 +33,14 @@ static zg_err
 bad_json_value(zg_errmsg *em, const char *path, const char *what,
     const json_t *v)
 {
-	char q[ZG_QUOTE_MAX], num[64];
+	char shown[ZG_QUOTE_MAX + 2];
 
 	if (v == NULL)
 		return zg_fail(em, ZG_ERR_INVALID, "field \"%s\" is missing; it "
 		    "%s", path, what);
-	if (json_is_string(v)) {
-		zg_quote_value(json_string_value(v), q, sizeof(q));
-		return zg_fail(em, ZG_ERR_INVALID, "field \"%s\" %s; got "
-		    "\"%s\"", path, what, q);
-	}
-	if (json_is_object(v) || json_is_array(v))
-		return zg_fail(em, ZG_ERR_INVALID, "field \"%s\" %s; got %s",
-		    path, what, json_is_object(v) ? "an object" : "an array");
-	size_t n = json_dumpb(v, num, sizeof(num) - 1, JSON_ENCODE_ANY);
-	num[n < sizeof(num) ? n : 0] = '\0';
-	zg_quote_value(num, q, sizeof(q));
+	zg_json_value_text(v, shown, sizeof(shown));
 	return zg_fail(em, ZG_ERR_INVALID, "field \"%s\" %s; got %s", path,
-	    what, q);
+	    what, shown);
 }
 
 static int

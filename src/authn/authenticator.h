@@ -9,9 +9,9 @@
  * - anything else is tried as a Magic DID token (did.h), accepted when
  *   [magic] is configured.
  *
- * Before any credential is checked, the source address and (for JWT and
- * DID tokens, by the subject they claim) the principal must not be
- * locked out (lockout.h); every failure counts against both.
+ * Before any credential is checked, the source address must not be
+ * locked out (lockout.h), nor, for JWT and DID tokens, the subject they
+ * claim. Every failure counts against both.
  */
 #ifndef ZG_AUTHN_AUTHENTICATOR_H
 #define ZG_AUTHN_AUTHENTICATOR_H

@@ -4,10 +4,11 @@
  *
  * Entries are keyed by the token's HMAC, which is not secret, and hold a
  * copy of its row. A row is trusted for at most CACHE_TTL_US; revoking a
- * token through zg_token_revoke drops it at once. Only one daemon writes
- * a data directory (it holds the directory lock), so no other process can
- * revoke a token behind this cache's back; the TTL bounds the damage if
- * that ever changes. Expiry is checked on every use, cached or not.
+ * token through zg_token_revoke drops it at once. Only the daemon that
+ * holds a data directory's lock writes to it, so no other process can
+ * revoke a token behind this cache's back. Should that change, the TTL
+ * bounds how long a revoked token keeps working. Expiry is checked on
+ * every use, cached or not.
  */
 #include "authn/authn.h"
 

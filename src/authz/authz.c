@@ -4,8 +4,8 @@
  *
  * Staleness: the engine compares its version with the store's counter at
  * most every SYNC_INTERVAL_US per process, and at once after this
- * process wrote roles or grants, so a change made by another process
- * sharing the store takes effect within that interval.
+ * process wrote roles or grants. A change made by another process that
+ * shares the store therefore takes effect within that interval.
  */
 #include "authz/authz.h"
 

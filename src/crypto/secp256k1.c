@@ -8,6 +8,7 @@
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
 
+#include "base/log.h"
 #include "crypto/crypto.h"
 #include "crypto/keccak.h"
 
@@ -23,10 +24,10 @@ ctx_create(void)
 		return;
 	/* Blinding against timing side channels; a failed draw leaves the
 	 * context unblinded but still correct. */
-	if (zg_random(seed, sizeof(seed)) == ZG_OK &&
-	    secp256k1_context_randomize(c, seed) != 1) {
-		/* Blinding failed; the context still signs correctly. */
-	}
+	if (zg_random(seed, sizeof(seed)) != ZG_OK ||
+	    secp256k1_context_randomize(c, seed) != 1)
+		zg_log_warn("secp256k1 context blinding failed; signatures "
+		    "stay correct but lose that side-channel protection");
 	OPENSSL_cleanse(seed, sizeof(seed));
 	ctx = c;
 }

@@ -5,7 +5,7 @@
  * /v1/health: load balancers poll it, it reads nothing and it names no
  * principal, so recording it would only bury real events. POST
  * /v1/authz/check records its denials and failures but not the decisions
- * that allowed: the platform asks it on every step of a workflow, and
+ * that allowed: the platform calls it on every step of a workflow, and
  * its own audit events record what was then done.
  */
 #include <stdio.h>
@@ -14,7 +14,7 @@
 #include "server/server.h"
 
 /*
- * resource is the path the permission engine sees, with {name} replaced by
+ * resource is the path the permission engine checks, with {name} replaced by
  * the request's path parameter of that name; owner, when set, reads the
  * owner of the object the path names, for conditions such as
  * "resource.ownerId == subject.id".

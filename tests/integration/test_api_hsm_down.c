@@ -1,6 +1,6 @@
 /*
  * A daemon whose PKCS#11 token cannot be used keeps serving: credentials
- * and software keys work, and every use of the pkcs11 backend answers 503
+ * and software keys work, and every use of the pkcs11 backend gets 503
  * backend_unavailable with the reason. Two ways a token fails: a module
  * path that does not load, and a wrong user PIN on a real SoftHSM2 token.
  */

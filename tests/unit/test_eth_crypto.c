@@ -4,7 +4,7 @@
  *
  * Where no standard publishes a vector, the expected values were computed
  * with ethers 6.17.0 (tests/package.json), an implementation written
- * elsewhere; tests/integration compares with it again at run time.
+ * elsewhere. The integration tests compare with it again at run time.
  */
 #include <setjmp.h>
 #include <stdarg.h>

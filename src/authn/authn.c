@@ -82,10 +82,15 @@ zg_authn_bearer(zg_vault *v, const char *header, int64_t now,
 	size_t len = strlen(token);
 	while (len > 0 && token[len - 1] == ' ')
 		len--;
-	if (len != ZG_TOKEN_LEN || strncmp(token, ZG_TOKEN_PREFIX, 4) != 0)
+	bool hex = len == ZG_TOKEN_LEN;
+	for (size_t i = 4; hex && i < len; i++)
+		hex = (token[i] >= '0' && token[i] <= '9') ||
+		    (token[i] >= 'a' && token[i] <= 'f');
+	if (len != ZG_TOKEN_LEN || strncmp(token, ZG_TOKEN_PREFIX, 4) != 0 ||
+	    !hex)
 		return zg_fail(em, ZG_ERR_UNAUTHENTICATED,
-		    "the bearer token is malformed; zguard tokens start with "
-		    "\"zgt_\" and have %d characters", ZG_TOKEN_LEN);
+		    "the bearer token is malformed; zguard tokens are \"zgt_\" "
+		    "and 64 lower-case hex digits");
 	if ((err = token_hash(v, token, len, hash)) != ZG_OK)
 		return err;
 	if (v->tokens != NULL && zg_token_cache_get(v->tokens, hash, now, &row)) {

@@ -540,6 +540,14 @@ auth_malformed_bearer(void **state)
 	    "Bearer ", NULL, &r), 0);
 	check_error(&r, 401, "unauthenticated", "malformed");
 	zgt_resp_free(&r);
+	/* The right length, but not hex. */
+	char header[80];
+	snprintf(header, sizeof(header), "Bearer zgt_%064d", 0);
+	header[strlen(header) - 1] = 'g';
+	assert_int_equal(zgt_http_authz(&srv, "GET", "/v1/credentials",
+	    header, NULL, &r), 0);
+	check_error(&r, 401, "unauthenticated", "malformed");
+	zgt_resp_free(&r);
 }
 
 static void

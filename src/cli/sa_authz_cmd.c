@@ -16,8 +16,8 @@
 /* Service accounts. */
 
 #define SA_OUTPUT_HELP                                                       \
-	"Output: \"id\", \"name\", \"description\", \"created-by\" and\n"      \
-	"\"created\" lines, or the JSON with --json.\n"
+	"Output: \"id\", \"name\", \"description\", \"created-by\",\n"        \
+	"\"roles\" and \"created\" lines, or the JSON with --json.\n"
 
 static const struct zg_cli_usage sa_list_usage = {"sa list",
 	"sa list [OPTIONS]\n\nLists service accounts.\n\n"
@@ -56,7 +56,8 @@ static const struct zg_cli_usage sa_token_usage = {"sa token",
 
 static const char *const sa_fields[] = {
 	"id", "id", "name", "name", "description", "description",
-	"created-by", "createdBy", "created", "createdAt", NULL,
+	"created-by", "createdBy", "roles", "roles", "created", "createdAt",
+	NULL,
 };
 
 static int

@@ -28,6 +28,10 @@ static const struct command commands[] = {
 	{"grant", zg_cmd_grant, "grant roles to users and revoke them"},
 	{"sa", zg_cmd_sa, "manage service accounts and their tokens"},
 	{"authz", zg_cmd_authz, "ask whether a user may act on a resource"},
+	{"policy", zg_cmd_policy, "manage and evaluate transaction policies"},
+	{"stop", zg_cmd_stop, "freeze signing with emergency stops"},
+	{"limits", zg_cmd_limits, "show the use of spending limits"},
+	{"txreq", zg_cmd_txreq, "approve, reject and release signing requests"},
 	{NULL, NULL, NULL},
 };
 

@@ -58,4 +58,10 @@ int zg_cmd_grant(int argc, char **argv);
 int zg_cmd_sa(int argc, char **argv);
 int zg_cmd_authz(int argc, char **argv);
 
+/* `zguard policy|stop|limits|txreq ...`, in policy_cmd.c and txreq_cmd.c */
+int zg_cmd_policy(int argc, char **argv);
+int zg_cmd_stop(int argc, char **argv);
+int zg_cmd_limits(int argc, char **argv);
+int zg_cmd_txreq(int argc, char **argv);
+
 #endif

@@ -60,10 +60,23 @@ sign_request(const struct key_args *a, const char *route, json_t *body,
 	snprintf(path, sizeof(path), "/v1/keys/%s/%s", a->id, route);
 	if ((rc = zg_cli_key_call(a, "POST", path, body, &resp)) != ZG_EXIT_OK)
 		goto out;
-	if (a->g.json)
+	if (a->g.json) {
 		zg_cli_print_json(resp);
-	else
+	} else if (json_is_string(json_object_get(resp, "status"))) {
+		/* 202: the signature waits for approvals; the request id is
+		 * what `zguard txreq approve` needs. */
+		rc = zg_cli_print_members(resp, (const char *const[]){
+		    "request-id", "requestId", "status", "status",
+		    "required", "required", "approvals", "approvals", NULL});
+	} else {
 		rc = zg_cli_print_members(resp, fields);
+		/* Spending limits were reserved: the id lets the caller
+		 * release them if the transaction is never sent. */
+		if (rc == ZG_EXIT_OK && json_is_string(json_object_get(resp,
+		    "requestId")))
+			rc = zg_cli_print_members(resp, (const char *const[]){
+			    "request-id", "requestId", NULL});
+	}
 out:
 	json_decref(resp);
 	return rc;

@@ -111,8 +111,11 @@ const struct zg_cli_usage zg_key_sign_tx_usage = {"key sign-tx",
 	"strings.\n\n"
 	"Options:\n"
 	JSON_INPUT_HELP "\n"
-	"Output: \"raw-transaction\", \"hash\" and \"from\" lines, or the JSON\n"
-	"with --json.\n", true};
+	"Output: \"raw-transaction\", \"hash\" and \"from\" lines, and a\n"
+	"\"request-id\" line when spending limits were reserved (for\n"
+	"'zguard txreq release'). A transaction that needs approvals prints\n"
+	"\"request-id\", \"status\", \"required\" and \"approvals\" instead.\n"
+	"--json prints the server's JSON.\n", true};
 
 const struct zg_cli_usage zg_key_sign_message_usage = {"key sign-message",
 	"key sign-message ID [--file FILE] [--hex] [--raw] [OPTIONS]\n\n"

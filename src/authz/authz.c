@@ -51,6 +51,8 @@ static const char member_role_json[] =
     "\"conditions\":[\"resource.ownerId == subject.id\"]},"
     "{\"resource\":\"users/*/roles\",\"actions\":[\"list\"],"
     "\"conditions\":[\"resource.ownerId == subject.id\"]},"
+    "{\"resource\":\"policies/transactions\",\"actions\":"
+    "[\"evaluate\"]},"
     "{\"resource\":\"tx-requests/*\",\"actions\":[\"read\","
     "\"release\"],\"conditions\":[\"resource.ownerId == subject.id\"]},"
     "{\"resource\":\"audit/events\",\"actions\":[\"record\"]}]}";

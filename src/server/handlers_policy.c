@@ -179,6 +179,23 @@ add_key_warnings(zg_app *app, const json_t *body, json_t *warnings)
 	if (json_array_size(rules) == 0)
 		json_array_append_new(warnings, json_string("the policy has no "
 		    "rules, so it blocks every request on its keys"));
+	json_t *rule;
+	json_array_foreach(rules, i, rule) {
+		const json_t *dest = json_object_get(json_object_get(rule,
+		    "match"), "destinations");
+		const char *action = json_string_value(json_object_get(rule,
+		    "action"));
+		if (json_object_get(dest, "deny") == NULL || action == NULL ||
+		    strcmp(action, "block") != 0)
+			continue;
+		char msg[300];
+		snprintf(msg, sizeof(msg), "rule %.64s blocks every destination "
+		    "except those in destinations.deny; to block the listed "
+		    "addresses, list them in destinations.allow",
+		    json_string_value(json_object_get(rule, "name")) ?
+		    json_string_value(json_object_get(rule, "name")) : "?");
+		json_array_append_new(warnings, json_string(msg));
+	}
 	json_array_foreach(ids, i, id) {
 		zg_key key;
 		zg_errmsg em;
@@ -335,6 +352,11 @@ eval_facts(zg_request *req, const json_t *body, zg_tx *tx, bool *has_tx,
 		return zg_fail(&req->em, ZG_ERR_INVALID, "field \"typedData\" "
 		    "must be an object with types, primaryType, domain and "
 		    "message");
+	/* What signing would refuse, evaluate refuses too. */
+	uint8_t digest[32];
+	zg_err derr = zg_eip712_digest(td, digest, &req->em);
+	if (derr != ZG_OK)
+		return derr;
 	return zg_txfacts_from_typed_data(td, facts, &req->em);
 }
 

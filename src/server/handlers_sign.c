@@ -333,10 +333,8 @@ simulate_if_asked(zg_app *app, zg_request *req, const zg_key *key,
 			    em.text);
 		return zg_fail(&req->em, err, "%s", em.text);
 	}
-	if (!res.success)
-		return zg_fail(&req->em, ZG_ERR_FORBIDDEN, "the simulated "
-		    "transaction reverted, so policy %s blocks it: %s",
-		    v->policy, res.revert.reason);
+	/* A sender that cannot pay also makes the call revert, often with
+	 * no reason at all, so the balance is reported first. */
 	if (!res.balance_sufficient) {
 		char bal[ZG_U256_DEC_LEN], need[ZG_U256_DEC_LEN];
 		zg_u256_to_dec(&res.balance, bal);
@@ -345,6 +343,10 @@ simulate_if_asked(zg_app *app, zg_request *req, const zg_key *key,
 		    "%s wei does not cover value plus maximum fee, %s wei, so "
 		    "policy %s blocks the transaction", bal, need, v->policy);
 	}
+	if (!res.success)
+		return zg_fail(&req->em, ZG_ERR_FORBIDDEN, "the simulated "
+		    "transaction reverted, so policy %s blocks it: %s",
+		    v->policy, res.revert.reason);
 	return ZG_OK;
 }
 

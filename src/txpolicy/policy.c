@@ -290,6 +290,9 @@ parse_fee_caps(const json_t *v, zg_txpolicy *p, zg_errmsg *em)
 		json_decref(key);
 		if (err != ZG_OK)
 			return err;
+		if (zg_u256_is_zero(&c->chain_id))
+			return txp_bad(em, path, "names chain id 0; chain ids "
+			    "start at 1", NULL);
 		if ((err = txp_only_keys(cap, path, allowed, em)) != ZG_OK)
 			return err;
 		txp_sub(fp, path, "maxFeePerGas");

@@ -275,6 +275,25 @@ empty_balance_blocks(void **state)
 	zgt_resp_free(&r);
 }
 
+/* A plain transfer of ether the sender does not have reverts in the
+ * node without a reason; the block says it is the balance. */
+static void
+unfunded_transfer_names_balance(void **state)
+{
+	char path[160];
+	zgt_resp r;
+	skip_without_node();
+	snprintf(path, sizeof(path), "/v1/keys/%s/sign-transaction", unfunded);
+	assert_int_equal(zgt_http(&srv, "POST", path, srv.token,
+	    "{\"chainId\":\"1337\",\"type\":2,\"nonce\":\"0\",\"to\":"
+	    "\"0x3535353535353535353535353535353535353535\",\"value\":"
+	    "\"1000000000000000\",\"gas\":\"21000\",\"maxFeePerGas\":"
+	    "\"100000000000\",\"maxPriorityFeePerGas\":\"1000000000\"}", &r), 0);
+	assert_int_equal(r.status, 403);
+	assert_true(message_has(&r, "does not cover"));
+	zgt_resp_free(&r);
+}
+
 static void
 simulate_route_success(void **state)
 {
@@ -320,6 +339,7 @@ main(void)
 		cmocka_unit_test(custom_error_blocks),
 		cmocka_unit_test(success_signs),
 		cmocka_unit_test(empty_balance_blocks),
+		cmocka_unit_test(unfunded_transfer_names_balance),
 		cmocka_unit_test(simulate_route_success),
 		cmocka_unit_test(simulate_route_revert),
 		cmocka_unit_test(simulate_route_balance),

@@ -270,9 +270,20 @@ stopped(const zg_txsnapshot *snap, const zg_txrequest *req,
 		v->action = ZG_TXACTION_BLOCK;
 		v->stopped = true;
 		snprintf(v->stop_id, sizeof(v->stop_id), "%s", s->id);
-		snprintf(v->reason, sizeof(v->reason), "emergency stop %.40s "
-		    "(by %.64s) freezes signing with key %.40s: %.240s", s->id,
-		    s->created_by, req->key_id, s->reason);
+		char what[120];
+		if (s->scope == ZG_TXSTOP_POLICY)
+			snprintf(what, sizeof(what), "every key of policy %.48s",
+			    s->target);
+		else if (s->scope == ZG_TXSTOP_ALL)
+			snprintf(what, sizeof(what), "every key");
+		else
+			snprintf(what, sizeof(what), "key %.40s", req->key_id);
+		/* The stop's reason may be cut to fit; the stop itself keeps
+		 * it whole. */
+		if ((size_t)snprintf(v->reason, sizeof(v->reason), "emergency "
+		    "stop %.40s (by %.64s) freezes signing with %s: %.240s",
+		    s->id, s->created_by, what, s->reason) >= sizeof(v->reason))
+			v->reason[sizeof(v->reason) - 1] = '\0';
 		return true;
 	}
 	return false;

@@ -41,7 +41,7 @@ zg_txstop_from_json(const json_t *body, zg_txstop *out, zg_errmsg *em)
 		    "policy or all");
 	if (strcmp(type, "key") == 0) {
 		out->scope = ZG_TXSTOP_KEY;
-		if ((err = zg_json_only_keys(scope, key_fields, em)) != ZG_OK)
+		if ((err = zg_json_only_keys_in(scope, "scope", key_fields, em)) != ZG_OK)
 			return err;
 		if (zg_json_get_string(scope, "keyId", ZG_JSON_REQUIRED, 1,
 		    ZG_ID_MAX - 1, &target, NULL, em) != ZG_OK ||
@@ -50,7 +50,7 @@ zg_txstop_from_json(const json_t *body, zg_txstop *out, zg_errmsg *em)
 			    "must be a key id: key_ followed by 24 hex digits");
 	} else if (strcmp(type, "policy") == 0) {
 		out->scope = ZG_TXSTOP_POLICY;
-		if ((err = zg_json_only_keys(scope, policy_fields, em)) != ZG_OK)
+		if ((err = zg_json_only_keys_in(scope, "scope", policy_fields, em)) != ZG_OK)
 			return err;
 		if (zg_json_get_string(scope, "policy", ZG_JSON_REQUIRED, 1,
 		    ZG_TXPOLICY_NAME_MAX - 1, &target, NULL, em) != ZG_OK)
@@ -59,7 +59,7 @@ zg_txstop_from_json(const json_t *body, zg_txstop *out, zg_errmsg *em)
 			    ZG_TXPOLICY_NAME_MAX - 1);
 	} else if (strcmp(type, "all") == 0) {
 		out->scope = ZG_TXSTOP_ALL;
-		if ((err = zg_json_only_keys(scope, all_fields, em)) != ZG_OK)
+		if ((err = zg_json_only_keys_in(scope, "scope", all_fields, em)) != ZG_OK)
 			return err;
 	} else {
 		char q[ZG_QUOTE_MAX];
@@ -69,6 +69,13 @@ zg_txstop_from_json(const json_t *body, zg_txstop *out, zg_errmsg *em)
 	}
 	if (target != NULL)
 		snprintf(out->target, sizeof(out->target), "%s", target);
+	const json_t *rv = json_object_get(body, "reason");
+	if (rv != NULL && !json_is_string(rv)) {
+		char shown[ZG_QUOTE_MAX + 2];
+		zg_json_value_text(rv, shown, sizeof(shown));
+		return zg_fail(em, ZG_ERR_INVALID, "field \"reason\" must be a "
+		    "string saying why signing stops; got %s", shown);
+	}
 	if (zg_json_get_string(body, "reason", ZG_JSON_REQUIRED, 1,
 	    ZG_TXSTOP_REASON_MAX - 1, &reason, NULL, em) != ZG_OK)
 		return zg_fail(em, ZG_ERR_INVALID, "field \"reason\" is required: "

@@ -1081,6 +1081,15 @@ stop_bad_input(void **state)
 	    &r);
 	assert_true(message_has(&r, "scope.policy"));
 	zgt_resp_free(&r);
+	http("POST", "/v1/emergency-stop", srv.token, "{\"scope\":{\"type\":"
+	    "\"all\"},\"reason\":5}", 400, &r);
+	assert_true(message_has(&r, "must be a string"));
+	assert_true(message_has(&r, "got 5"));
+	zgt_resp_free(&r);
+	http("POST", "/v1/emergency-stop", srv.token, "{\"scope\":{\"type\":"
+	    "\"all\",\"keyId\":\"key_x\"},\"reason\":\"x\"}", 400, &r);
+	assert_true(message_has(&r, "\"keyId\" in scope"));
+	zgt_resp_free(&r);
 }
 
 /* ---- simulation against a node that cannot be reached ---- */

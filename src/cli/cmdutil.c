@@ -353,3 +353,35 @@ out:
 	free(fields);
 	return rc;
 }
+
+int
+zg_cli_read_json(const char *path, const char *what, json_type want,
+    json_t **out)
+{
+	zg_buf text = ZG_BUF_INIT;
+	json_error_t jerr;
+	int rc;
+
+	*out = NULL;
+	if ((rc = zg_cli_read_secret(path, true, ZG_CLI_JSON_INPUT_MAX, what,
+	    &text)) != ZG_EXIT_OK)
+		return rc;
+	json_t *v = json_loadb((const char *)text.data, text.len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	zg_buf_free(&text);
+	if (v == NULL) {
+		fprintf(stderr, "zguard: the %s from %s is not valid JSON: %s "
+		    "(line %d, column %d)\n", what, path ? path : "stdin",
+		    jerr.text, jerr.line, jerr.column);
+		return ZG_EXIT_USAGE;
+	}
+	if (json_typeof(v) != want) {
+		fprintf(stderr, "zguard: the %s from %s must be a JSON %s\n",
+		    what, path ? path : "stdin",
+		    want == JSON_ARRAY ? "array" : "object");
+		json_decref(v);
+		return ZG_EXIT_USAGE;
+	}
+	*out = v;
+	return ZG_EXIT_OK;
+}

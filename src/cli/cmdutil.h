@@ -109,6 +109,18 @@ int zg_cli_check_id(const struct zg_cli_usage *u, const char *id);
  * gives ZG_EXIT_USAGE; a read failure gives ZG_EXIT_IO. what names the
  * secret in messages ("value", "lease token").
  */
+/* Largest JSON document the client reads from a file or stdin. */
+#define ZG_CLI_JSON_INPUT_MAX (4 * 1024 * 1024)
+
+/*
+ * Reads a JSON value of type want (JSON_OBJECT or JSON_ARRAY) from path,
+ * or from stdin when path is NULL, refusing duplicate keys. what names the
+ * document in messages. ZG_EXIT_USAGE, with a message on stderr, for text
+ * that is not JSON or not of type want.
+ */
+int zg_cli_read_json(const char *path, const char *what, json_type want,
+    json_t **out);
+
 int zg_cli_read_secret(const char *path, bool raw, size_t max,
     const char *what, zg_buf *out);
 

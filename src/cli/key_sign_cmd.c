@@ -15,37 +15,13 @@
 #include "cli/key_usage.h"
 
 /* Input limits, in bytes. */
-#define REQUEST_JSON_MAX (1024 * 1024)
 #define MESSAGE_MAX (1024 * 1024)
 
 /* Reads a JSON object from path, or from stdin when path is NULL. */
 static int
 read_json_object(const char *path, const char *what, json_t **out)
 {
-	zg_buf text = ZG_BUF_INIT;
-	json_error_t jerr;
-	int rc;
-
-	if ((rc = zg_cli_read_secret(path, true, REQUEST_JSON_MAX, what,
-	    &text)) != ZG_EXIT_OK)
-		return rc;
-	*out = json_loadb((const char *)text.data, text.len,
-	    JSON_REJECT_DUPLICATES, &jerr);
-	zg_buf_free(&text);
-	if (*out == NULL) {
-		fprintf(stderr, "zguard: the %s from %s is not valid JSON: %s "
-		    "(line %d, column %d)\n", what, path ? path : "stdin",
-		    jerr.text, jerr.line, jerr.column);
-		return ZG_EXIT_USAGE;
-	}
-	if (!json_is_object(*out)) {
-		fprintf(stderr, "zguard: the %s from %s must be a JSON object\n",
-		    what, path ? path : "stdin");
-		json_decref(*out);
-		*out = NULL;
-		return ZG_EXIT_USAGE;
-	}
-	return ZG_EXIT_OK;
+	return zg_cli_read_json(path, what, JSON_OBJECT, out);
 }
 
 /* Sends body to /v1/keys/ID/<route> and prints the members named. */

@@ -19,7 +19,6 @@
 #include "cli/policy_cmd_internal.h"
 
 /* The largest policy or evaluation request read, in bytes. */
-#define JSON_INPUT_MAX (4 * 1024 * 1024)
 
 /* The maximum length of a policy name, in bytes. */
 #define POLICY_NAME_MAX 48
@@ -156,30 +155,13 @@ find_real(const json_t *v, char *path, size_t pathsz)
 static int
 read_json_object(const char *path, const char *what, json_t **out)
 {
-	zg_buf text = ZG_BUF_INIT;
-	json_error_t jerr;
 	char where[256] = "";
+	json_t *v;
 	int rc;
 
 	*out = NULL;
-	if ((rc = zg_cli_read_secret(path, true, JSON_INPUT_MAX, what,
-	    &text)) != ZG_EXIT_OK)
+	if ((rc = zg_cli_read_json(path, what, JSON_OBJECT, &v)) != ZG_EXIT_OK)
 		return rc;
-	json_t *v = json_loadb((const char *)text.data, text.len,
-	    JSON_REJECT_DUPLICATES, &jerr);
-	zg_buf_free(&text);
-	if (v == NULL) {
-		fprintf(stderr, "zguard: the %s from %s is not valid JSON: %s "
-		    "(line %d, column %d)\n", what, path ? path : "stdin",
-		    jerr.text, jerr.line, jerr.column);
-		return ZG_EXIT_USAGE;
-	}
-	if (!json_is_object(v)) {
-		fprintf(stderr, "zguard: the %s from %s must be a JSON "
-		    "object\n", what, path ? path : "stdin");
-		json_decref(v);
-		return ZG_EXIT_USAGE;
-	}
 	if (find_real(v, where, sizeof(where))) {
 		fprintf(stderr, "zguard: field \"%s\" of the %s from %s is a "
 		    "number with a fraction or exponent; write amounts as "

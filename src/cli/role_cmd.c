@@ -16,7 +16,6 @@
 #include "cli/role_cmd_internal.h"
 
 /* The largest JSON file read (role, scope, context), in bytes. */
-#define JSON_INPUT_MAX (4 * 1024 * 1024)
 
 /* Roles a service account may get when it is created. */
 #define SA_ROLES_MAX 16
@@ -101,41 +100,6 @@ zg_cli_role_parse_args(const struct spec *s, int argc, char **argv,
 	return ZG_CLI_CONTINUE;
 }
 
-/*
- * Reads a JSON value from path, or from stdin when path is NULL. want is
- * JSON_OBJECT or JSON_ARRAY.
- */
-int
-zg_cli_role_read_json(const char *path, const char *what, json_type want,
-    json_t **out)
-{
-	zg_buf text = ZG_BUF_INIT;
-	json_error_t jerr;
-	int rc;
-
-	*out = NULL;
-	if ((rc = zg_cli_read_secret(path, true, JSON_INPUT_MAX, what,
-	    &text)) != ZG_EXIT_OK)
-		return rc;
-	json_t *v = json_loadb((const char *)text.data, text.len,
-	    JSON_REJECT_DUPLICATES, &jerr);
-	zg_buf_free(&text);
-	if (v == NULL) {
-		fprintf(stderr, "zguard: the %s from %s is not valid JSON: %s "
-		    "(line %d, column %d)\n", what, path ? path : "stdin",
-		    jerr.text, jerr.line, jerr.column);
-		return ZG_EXIT_USAGE;
-	}
-	if (json_typeof(v) != want) {
-		fprintf(stderr, "zguard: the %s from %s must be a JSON %s\n",
-		    what, path ? path : "stdin",
-		    want == JSON_ARRAY ? "array" : "object");
-		json_decref(v);
-		return ZG_EXIT_USAGE;
-	}
-	*out = v;
-	return ZG_EXIT_OK;
-}
 
 /* Sends one request with a token and leaves the response in *resp. */
 int
@@ -276,7 +240,7 @@ build_role(const struct spec *s, struct role_args *a, char *path,
 	else
 		snprintf(path, pathsz, "/v1/roles");
 	if (s->usage == &role_create_usage || s->usage == &role_update_usage)
-		return zg_cli_role_read_json(a->file, "role", JSON_OBJECT,
+		return zg_cli_read_json(a->file, "role", JSON_OBJECT,
 		    body);
 	return ZG_EXIT_OK;
 }

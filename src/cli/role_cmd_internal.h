@@ -68,13 +68,6 @@ int zg_cli_role_out_of_memory(void);
 int zg_cli_role_parse_args(const struct spec *s, int argc, char **argv,
     struct role_args *a);
 
-/*
- * Reads a JSON value from path, or from stdin when path is NULL. want is
- * JSON_OBJECT or JSON_ARRAY.
- */
-int zg_cli_role_read_json(const char *path, const char *what, json_type want,
-    json_t **out);
-
 /* Sends one request with a token and leaves the response in *resp. */
 int zg_cli_role_call(const struct role_args *a, const char *method,
     const char *path, json_t *body, json_t **resp);

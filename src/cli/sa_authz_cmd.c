@@ -99,7 +99,7 @@ build_sa(const struct spec *s, struct role_args *a, char *path,
 				return zg_cli_role_out_of_memory();
 		}
 		if (a->scope_file != NULL) {
-			if ((rc = zg_cli_role_read_json(a->scope_file, "scope",
+			if ((rc = zg_cli_read_json(a->scope_file, "scope",
 			    JSON_ARRAY, &scope)) != ZG_EXIT_OK)
 				return rc;
 			if (json_object_set_new(*body, "scope", scope) != 0)
@@ -221,7 +221,7 @@ build_check(const struct spec *s, struct role_args *a, char *path,
 		return zg_cli_usage_error(s->usage, "RESOURCE and ACTION must "
 		    "be UTF-8");
 	if (a->context_file != NULL) {
-		if ((rc = zg_cli_role_read_json(a->context_file, "context",
+		if ((rc = zg_cli_read_json(a->context_file, "context",
 		    JSON_OBJECT, &context)) != ZG_EXIT_OK)
 			return rc;
 		if (json_object_set_new(*body, "context", context) != 0)

@@ -554,6 +554,8 @@ zg_cmd_key(int argc, char **argv)
 		{"destroy-version", cmd_destroy_version,
 		    "erase one version's private key"},
 		{"sign-tx", zg_cli_key_sign_tx, "sign an Ethereum transaction"},
+		{"simulate-tx", zg_cli_key_simulate_tx,
+		    "run a transaction against the chain's node, without signing"},
 		{"sign-message", zg_cli_key_sign_message,
 		    "sign an EIP-191 personal message"},
 		{"sign-typed-data", zg_cli_key_sign_typed_data,

@@ -73,6 +73,7 @@ int zg_cli_key_read_secret_line(const char *path, const char *what,
 
 /* The sign subcommands (key_sign_cmd.c). Each returns its exit code. */
 int zg_cli_key_sign_tx(int argc, char **argv);
+int zg_cli_key_simulate_tx(int argc, char **argv);
 int zg_cli_key_sign_message(int argc, char **argv);
 int zg_cli_key_sign_typed_data(int argc, char **argv);
 int zg_cli_key_sign_digest(int argc, char **argv);

@@ -87,6 +87,31 @@ zg_cli_key_sign_tx(int argc, char **argv)
 }
 
 int
+zg_cli_key_simulate_tx(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"file", required_argument, NULL, OPT_FILE},
+		ZG_CLI_GLOBAL_OPTIONS,
+		{NULL, 0, NULL, 0},
+	};
+	struct key_args a = {0};
+	json_t *tx = NULL;
+	int rc;
+
+	if ((rc = zg_cli_key_parse_args(&zg_key_simulate_tx_usage, opts, 1,
+	    NULL, argc, argv, &a)) != ZG_CLI_CONTINUE)
+		return rc;
+	if ((rc = read_json_object(a.file, "transaction", &tx)) != ZG_EXIT_OK)
+		return rc;
+	rc = sign_request(&a, "simulate-transaction", tx, (const char *const[]){
+	    "success", "success", "gas-estimate", "gasEstimate",
+	    "revert-reason", "revertReason", "balance-sufficient",
+	    "balanceSufficient", NULL});
+	json_decref(tx);
+	return rc;
+}
+
+int
 zg_cli_key_sign_message(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -117,6 +117,18 @@ const struct zg_cli_usage zg_key_sign_tx_usage = {"key sign-tx",
 	"\"request-id\", \"status\", \"required\" and \"approvals\" instead.\n"
 	"--json prints the server's JSON.\n", true};
 
+const struct zg_cli_usage zg_key_simulate_tx_usage = {"key simulate-tx",
+	"key simulate-tx ID [--file FILE] [OPTIONS]\n\n"
+	"Runs the transaction in FILE (or stdin), the same request as\n"
+	"'zguard key sign-tx', against the JSON-RPC node that the server's\n"
+	"[rpc] section names for its chain, from key ID's address, and\n"
+	"signs nothing.\n\n"
+	"Options:\n"
+	JSON_INPUT_HELP "\n"
+	"Output: \"success\", \"gas-estimate\", \"revert-reason\" and\n"
+	"\"balance-sufficient\" lines, or the JSON with --json. A node that\n"
+	"cannot be reached exits 1 with the server's 502.\n", true};
+
 const struct zg_cli_usage zg_key_sign_message_usage = {"key sign-message",
 	"key sign-message ID [--file FILE] [--hex] [--raw] [OPTIONS]\n\n"
 	"Signs an EIP-191 personal message with key ID. The message is read\n"

@@ -15,6 +15,7 @@ extern const struct zg_cli_usage zg_key_disable_version_usage;
 extern const struct zg_cli_usage zg_key_enable_version_usage;
 extern const struct zg_cli_usage zg_key_destroy_version_usage;
 extern const struct zg_cli_usage zg_key_sign_tx_usage;
+extern const struct zg_cli_usage zg_key_simulate_tx_usage;
 extern const struct zg_cli_usage zg_key_sign_message_usage;
 extern const struct zg_cli_usage zg_key_sign_typed_data_usage;
 extern const struct zg_cli_usage zg_key_sign_digest_usage;

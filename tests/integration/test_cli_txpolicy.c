@@ -624,6 +624,23 @@ policy_file_not_json(void **state)
 	zgt_run_free(&r);
 }
 
+/* simulate-tx on a chain the server has no [rpc] endpoint for says so. */
+static void
+simulate_without_endpoint(void **state)
+{
+	char key[64];
+	create_key(key);
+	const char *args[] = {"key", "simulate-tx", key, NULL};
+	zgt_run r = cli(args, "{\"chainId\":\"1337\",\"type\":2,"
+	    "\"nonce\":\"0\",\"to\":"
+	    "\"0x3535353535353535353535353535353535353535\",\"value\":\"1\","
+	    "\"gas\":\"21000\",\"maxFeePerGas\":\"2000000000\","
+	    "\"maxPriorityFeePerGas\":\"1000000000\"}");
+	assert_int_equal(r.rc, 1);
+	assert_non_null(strstr(r.err, "[rpc]"));
+	zgt_run_free(&r);
+}
+
 static void
 policy_amount_as_number_rejected(void **state)
 {
@@ -655,6 +672,7 @@ main(void)
 		cmocka_unit_test(unknown_key_id_rejected),
 		cmocka_unit_test(policy_file_not_json),
 		cmocka_unit_test(policy_amount_as_number_rejected),
+		cmocka_unit_test(simulate_without_endpoint),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

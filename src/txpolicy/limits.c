@@ -28,6 +28,10 @@
 
 #define RETRIES_MAX 1000
 #define US 1000000LL
+/* Ended calendar windows kept before their usage records are deleted,
+ * and how many records of one scope value one prune looks at. */
+#define PRUNE_AFTER_US (86400LL * US)
+#define PRUNE_BATCH 64
 
 static zg_err
 put_body(zg_obj_row *row, json_t *body, int64_t now_us)
@@ -285,6 +289,50 @@ check_charges(const zg_txpolicy *p, const zg_txlimit_charge *ch, size_t n,
 	return ZG_OK;
 }
 
+/*
+ * Deletes the usage records of calendar windows of the same limit and
+ * scope value that ended more than PRUNE_AFTER_US ago, once a record for
+ * a new window is stored, so records do not pile up month after month.
+ * Best effort: a failure only leaves a record for a later prune. This is
+ * safe because nothing reads an ended window's record again: a release
+ * skips ended windows, reserve and check use the current window, and
+ * status lists only the current one. The margin keeps a clock stepped
+ * back by less than a day from meeting a deleted record again.
+ */
+static void
+prune_ended(zg_store *st, const zg_txpolicy *p, const zg_txlimit_charge *ch,
+    const txl_usage *u, int64_t now_us)
+{
+	const txp_limit *l = &p->limits[ch->limit];
+	const char *slash = strrchr(u->id, '/');
+	char prefix[ZG_OBJ_ID_MAX];
+	zg_obj_row *rows = NULL;
+	size_t nrows = 0;
+
+	if (slash == NULL)
+		return;
+	snprintf(prefix, sizeof(prefix), "%.*s", (int)(slash - u->id + 1),
+	    u->id);
+	if (st->ops->obj_list(st, ZG_TXLIMIT_USAGE_KIND, NULL, prefix, NULL,
+	    PRUNE_BATCH, &rows, &nrows) != ZG_OK)
+		return;
+	for (size_t i = 0; i < nrows; i++) {
+		const char *w = rows[i].id + strlen(prefix);
+		char *endp;
+		long long start = strtoll(w, &endp, 10);
+		int64_t s = 0, e = 0;
+		if (endp == w || *endp != '\0' || strcmp(rows[i].id, u->id) == 0)
+			continue;
+		txp_calendar_bounds(l, start, &s, &e);
+		if (e * US >= now_us - PRUNE_AFTER_US)
+			continue;
+		if (st->ops->obj_delete(st, ZG_TXLIMIT_USAGE_KIND, rows[i].id,
+		    ZG_REV_ANY) == ZG_OK)
+			txl_cache_drop(st, rows[i].id);
+	}
+	zg_obj_rows_free(rows, nrows);
+}
+
 zg_err
 zg_txlimits_reserve(zg_store *st, const zg_txpolicy *p,
     const zg_txlimit_charge *charges, size_t n, const char *reservation_id,
@@ -332,10 +380,19 @@ zg_txlimits_reserve(zg_store *st, const zg_txpolicy *p,
 			goto out;
 		}
 
+		/* Records this write creates start a new calendar window;
+		 * note them before the write updates their revisions. */
+		for (size_t i = 0; i < n; i++)
+			u[i].starts_window = !u[i].rolling &&
+			    u[i].rev == ZG_REV_NEW;
 		size_t failed = 0;
 		err = st->ops->obj_apply(st, ops, n + 1, &failed);
 		if (err == ZG_OK) {
 			cache_written(st, u, rows, n);
+			for (size_t i = 0; i < n; i++)
+				if (u[i].starts_window)
+					prune_ended(st, p, &charges[i], &u[i],
+					    now_us);
 			goto out;
 		}
 		if (err == ZG_ERR_CONFLICT && failed == n) {

@@ -5,8 +5,10 @@
  * absence of the record (revision ZG_REV_NEW). The cache never decides a
  * reservation alone: limits.c writes with the cached revision, so the
  * store rejects a write based on a record that another process changed.
- * This relies on a usage record's revision only ever growing, which is
- * true because nothing deletes usage records.
+ * This relies on a usage record's revision only ever growing. The only
+ * deletion (prune_ended in limits.c) removes records of calendar windows
+ * that ended over a day before; their ids name a window start, so no
+ * later write creates them again unless the clock goes back that far.
  *
  * One mutex guards a chained hash table and a least-recently-used list.
  * The cache holds at most CACHE_RECORDS_MAX records and

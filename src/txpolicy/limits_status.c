@@ -57,8 +57,9 @@ status_fill(zg_txlimit_status *e, const txp_limit *l, const txl_usage *u,
 
 /*
  * Adds the status of every scope value with use in l's current window.
- * TODO: usage records of ended calendar windows are never deleted, so this
- * scan lists every past window's records too and slows down over months.
+ * The scan also passes the records of windows that ended within the last
+ * day; older ones are deleted when a new window's first reservation is
+ * stored (prune_ended in limits.c).
  */
 static zg_err
 limit_status(zg_store *st, const zg_txpolicy *p, size_t li, int64_t now_us,

@@ -189,6 +189,7 @@ typedef struct txl_usage {
 	bool cached;                 /* copied from the cache, not read */
 	int64_t window_start_us;
 	int64_t window_end_us;       /* calendar windows */
+	bool starts_window;          /* reserve: stored for the first time */
 } txl_usage;
 
 /* Clears u to an unstored, unused record named id. */

@@ -280,6 +280,47 @@ test_day_rollover(void **state)
 	assert_int_equal(u64(&s.used), 10);
 }
 
+/* Counts the stored usage records of the policy. */
+static size_t
+usage_records(struct fixture *f)
+{
+	zg_obj_row *rows;
+	size_t n;
+	assert_int_equal(f->st->ops->obj_list(f->st, ZG_TXLIMIT_USAGE_KIND,
+	    NULL, NULL, NULL, 1000, &rows, &n), ZG_OK);
+	zg_obj_rows_free(rows, n);
+	return n;
+}
+
+/*
+ * A new day's first reservation deletes the records of days that ended
+ * more than a day before, and keeps yesterday's; a release of a deleted
+ * day's reservation still succeeds, with nothing to give back.
+ */
+static void
+test_ended_windows_pruned(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(reserve1(f, L_TEN, "key_p", 1, "p1",
+	    at("2024-05-01T12:00:00Z")), ZG_OK);
+	assert_int_equal(reserve1(f, L_TEN, "key_p", 1, "p2",
+	    at("2024-05-02T12:00:00Z")), ZG_OK);
+	assert_int_equal(usage_records(f), 2);
+	/* May 1 ended at May 2 00:00, less than a day before this. */
+	assert_int_equal(reserve1(f, L_TEN, "key_p", 1, "p3",
+	    at("2024-05-02T23:30:00Z")), ZG_OK);
+	assert_int_equal(usage_records(f), 2);
+	assert_int_equal(reserve1(f, L_TEN, "key_p", 1, "p4",
+	    at("2024-05-04T12:00:00Z")), ZG_OK);
+	/* May 1 and May 2 ended over a day ago: only May 4 is left. */
+	assert_int_equal(usage_records(f), 1);
+	assert_int_equal(zg_txlimits_release(f->st, "p1",
+	    at("2024-05-04T12:00:01Z"), NULL), ZG_OK);
+	zg_txlimit_status s = status_of(f, L_TEN, "key_p",
+	    at("2024-05-04T12:00:02Z"));
+	assert_int_equal(u64(&s.used), 1);
+}
+
 static void
 test_rolling_window(void **state)
 {
@@ -622,6 +663,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_scopes_separate, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_day_rollover, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ended_windows_pruned, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_rolling_window, setup,
 		    teardown),

@@ -519,10 +519,11 @@ rpc_slow_node_times_out(void **state)
 	    &id, &em), ZG_ERR_UPSTREAM);
 	assert_non_null(strstr(em.text, "timed out"));
 	/* The mock delays its response by 3000 ms and the client gives up
-	 * at 300 ms: it must not have waited for the answer. The bounds are
-	 * loose on purpose, since a loaded machine delays both sides. */
+	 * at 300 ms: it waited about that long, not for the answer. The
+	 * bounds are loose on purpose: libcurl's clock and this one differ by
+	 * a millisecond or two, and a loaded machine delays both sides. */
 	print_message("waited %lld ms\n", (long long)last_request_ms);
-	assert_true(last_request_ms >= 300);
+	assert_true(last_request_ms >= 250);
 	assert_true(last_request_ms < 3000);
 }
 

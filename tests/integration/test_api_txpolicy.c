@@ -830,7 +830,10 @@ stale_approval_returns_to_pending(void **state)
 	request_approval(key, "1", id);
 	txreq_post(id, "approve", bob_token, NULL, 200, &r);
 	zgt_resp_free(&r);
-	snprintf(cmd, sizeof(cmd), "sqlite3 '%s/zguard.db' \"UPDATE objects "
+	/* The daemon writes the same database (audit events), so the shell
+	 * waits for its lock instead of failing at once. */
+	snprintf(cmd, sizeof(cmd), "sqlite3 -cmd '.timeout 30000' "
+	    "'%s/zguard.db' \"UPDATE objects "
 	    "SET body=json_set(body, '$.status', 'approved', '$.updatedAt', "
 	    "'2020-01-01T00:00:00Z') WHERE kind='tx_request' AND "
 	    "id='%s';\"", srv.data, id);

@@ -64,30 +64,6 @@ cli_offline(const char *const *args, const char *stdin_text)
 	return zgt_cli_offline(daemon_under_test.root, args, stdin_text);
 }
 
-/*
- * Copies the value of the "NAME  VALUE" line of text whose name is field
- * into out. Returns false if there is no such line.
- */
-static bool
-field(const char *text, const char *name, char *out, size_t outsz)
-{
-	size_t n = strlen(name);
-	for (const char *line = text; line != NULL && *line != '\0';) {
-		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-		if (len > n && strncmp(line, name, n) == 0 && line[n] == ' ') {
-			const char *v = line + n + strspn(line + n, " ");
-			size_t vlen = len - (size_t)(v - line);
-			if (vlen >= outsz)
-				return false;
-			memcpy(out, v, vlen);
-			out[vlen] = '\0';
-			return true;
-		}
-		line = end ? end + 1 : NULL;
-	}
-	return false;
-}
 
 /* Creates a secp256k1 key and stores its id and address. */
 static void
@@ -99,8 +75,8 @@ create_key(const char *const *extra, char *id, char *address)
 		args[n++] = *extra;
 	zgt_run r = cli(args, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "id", id, 64));
-	assert_true(field(r.out, "address", address, 64));
+	assert_true(zgt_output_field(r.out, "id", id, 64));
+	assert_true(zgt_output_field(r.out, "address", address, 64));
 	zgt_run_free(&r);
 	assert_int_equal(strlen(id), strlen("key_") + 24);
 	assert_int_equal(strlen(address), 42);
@@ -114,7 +90,7 @@ sign_message_on(const zgt_daemon *d, const char *id, const char *message,
 	const char *args[] = {"key", "sign-message", id, NULL};
 	zgt_run r = cli_on(d, args, message);
 	int rc = r.rc;
-	if (rc == 0 && !field(r.out, "signature", signature, 160))
+	if (rc == 0 && !zgt_output_field(r.out, "signature", signature, 160))
 		rc = -1;
 	zgt_run_free(&r);
 	return rc;
@@ -166,9 +142,9 @@ key_create_list_show(void **state)
 	const char *show[] = {"key", "show", id, NULL};
 	r = cli(show, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "label", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "label", value, sizeof(value)));
 	assert_string_equal(value, "cli-test");
-	assert_true(field(r.out, "status", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "status", value, sizeof(value)));
 	assert_string_equal(value, "active");
 	assert_non_null(strstr(r.out, "VERSION  STATE"));
 	zgt_run_free(&r);
@@ -226,7 +202,7 @@ key_sign_message_hex(void **state)
 	zgt_run r = cli(args, "0x48656c6c6f\r\n");
 	assert_int_equal(r.rc, 0);
 	char hex_sig[160];
-	assert_true(field(r.out, "signature", hex_sig, sizeof(hex_sig)));
+	assert_true(zgt_output_field(r.out, "signature", hex_sig, sizeof(hex_sig)));
 	assert_string_equal(hex_sig, text_sig);
 	zgt_run_free(&r);
 }
@@ -242,9 +218,9 @@ key_rotate_new_version(void **state)
 	const char *rotate[] = {"key", "rotate", id, NULL};
 	zgt_run r = cli(rotate, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "version", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "version", value, sizeof(value)));
 	assert_string_equal(value, "2");
-	assert_true(field(r.out, "address", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "address", value, sizeof(value)));
 	assert_string_not_equal(value, address);
 	zgt_run_free(&r);
 
@@ -306,8 +282,8 @@ key_import_eip155_example(void **state)
 	    "--label", "eip155", NULL};
 	zgt_run r = cli(import, EIP155_KEY);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "id", id, sizeof(id)));
-	assert_true(field(r.out, "address", address, sizeof(address)));
+	assert_true(zgt_output_field(r.out, "id", id, sizeof(id)));
+	assert_true(zgt_output_field(r.out, "address", address, sizeof(address)));
 	/* The key is never echoed back. */
 	assert_null(strstr(r.out, "46464646"));
 	zgt_run_free(&r);
@@ -315,9 +291,9 @@ key_import_eip155_example(void **state)
 	const char *sign[] = {"key", "sign-tx", id, NULL};
 	r = cli(sign, EIP155_TX);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "raw-transaction", raw, sizeof(raw)));
+	assert_true(zgt_output_field(r.out, "raw-transaction", raw, sizeof(raw)));
 	assert_string_equal(raw, EIP155_SIGNED);
-	assert_true(field(r.out, "from", from, sizeof(from)));
+	assert_true(zgt_output_field(r.out, "from", from, sizeof(from)));
 	assert_string_equal(from, address);
 	zgt_run_free(&r);
 }
@@ -337,7 +313,7 @@ key_import_from_key_file(void **state)
 	    "--key-file", path, NULL};
 	zgt_run r = cli(import, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "address", address, sizeof(address)));
+	assert_true(zgt_output_field(r.out, "address", address, sizeof(address)));
 	zgt_run_free(&r);
 }
 
@@ -377,7 +353,7 @@ key_sign_digest_needs_flag(void **state)
 	create_key(raw, id, address);
 	r = cli(sign, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "signature", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "signature", value, sizeof(value)));
 	assert_int_equal(strlen(value), 2 + 130);
 	zgt_run_free(&r);
 }
@@ -427,7 +403,7 @@ role_create_show_delete(void **state)
 	const char *create[] = {"role", "create", NULL};
 	zgt_run r = cli(create, body);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "name", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "name", value, sizeof(value)));
 	assert_string_equal(value, name);
 	zgt_run_free(&r);
 
@@ -545,7 +521,7 @@ sa_create_token_delete(void **state)
 	const char *tok[] = {"sa", "token", id, "--ttl", "600", NULL};
 	r = cli(tok, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "token", token, sizeof(token)));
+	assert_true(zgt_output_field(r.out, "token", token, sizeof(token)));
 	assert_true(strlen(token) > 16);
 	zgt_run_free(&r);
 
@@ -605,7 +581,7 @@ backup_restore_same_signer(void **state)
 	const char *show[] = {"key", "show", id, NULL};
 	r = cli_on(&second, show, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "address", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "address", value, sizeof(value)));
 	assert_string_equal(value, address);
 	zgt_run_free(&r);
 	/* The same private key makes the same RFC 6979 signature. */

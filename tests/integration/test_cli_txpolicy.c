@@ -36,30 +36,6 @@ cli(const char *const *args, const char *stdin_text)
 	return zgt_cli(&daemon_under_test, args, stdin_text);
 }
 
-/*
- * Copies the value of the "NAME  VALUE" line of text whose name is field
- * into out. Returns false if there is no such line.
- */
-static bool
-field(const char *text, const char *name, char *out, size_t outsz)
-{
-	size_t n = strlen(name);
-	for (const char *line = text; line != NULL && *line != '\0';) {
-		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-		if (len > n && strncmp(line, name, n) == 0 && line[n] == ' ') {
-			const char *v = line + n + strspn(line + n, " ");
-			size_t vlen = len - (size_t)(v - line);
-			if (vlen >= outsz)
-				return false;
-			memcpy(out, v, vlen);
-			out[vlen] = '\0';
-			return true;
-		}
-		line = end ? end + 1 : NULL;
-	}
-	return false;
-}
 
 static void
 unique_name(const char *prefix, char *out, size_t outsz)
@@ -76,7 +52,7 @@ create_key(char *id)
 	    NULL};
 	zgt_run r = cli(args, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "id", id, 64));
+	assert_true(zgt_output_field(r.out, "id", id, 64));
 	zgt_run_free(&r);
 }
 
@@ -100,9 +76,9 @@ put_policy(const char *name, const char *key)
 	const char *put[] = {"policy", "put", name, NULL};
 	zgt_run r = cli(put, body);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "status", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "status", value, sizeof(value)));
 	assert_string_equal(value, "created");
-	assert_true(field(r.out, "warnings", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "warnings", value, sizeof(value)));
 	assert_string_equal(value, "0");
 	zgt_run_free(&r);
 }
@@ -241,7 +217,7 @@ policy_put_list_show(void **state)
 	const char *show[] = {"policy", "show", name, NULL};
 	r = cli(show, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "name", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "name", value, sizeof(value)));
 	assert_string_equal(value, name);
 	assert_non_null(strstr(r.out, "require_approval"));
 	assert_non_null(strstr(r.out, approver_role));
@@ -274,14 +250,14 @@ policy_put_replaces_and_deletes(void **state)
 	const char *put[] = {"policy", "put", name, NULL};
 	zgt_run r = cli(put, body);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "status", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "status", value, sizeof(value)));
 	assert_string_equal(value, "replaced");
 	zgt_run_free(&r);
 
 	const char *del[] = {"policy", "delete", name, NULL};
 	r = cli(del, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "deleted", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "deleted", value, sizeof(value)));
 	assert_string_equal(value, "true");
 	zgt_run_free(&r);
 
@@ -304,7 +280,7 @@ policy_put_warnings_on_stderr(void **state)
 	assert_non_null(strstr(r.err, "covers no key"));
 	assert_non_null(strstr(r.err, "no rules"));
 	assert_null(strstr(r.out, "warning:"));
-	assert_true(field(r.out, "warnings", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "warnings", value, sizeof(value)));
 	assert_string_equal(value, "2");
 	zgt_run_free(&r);
 }
@@ -321,20 +297,20 @@ policy_evaluate_decisions(void **state)
 	transfer(ONE_ETHER, tx, sizeof(tx));
 	zgt_run r = cli(evaluate, tx);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "decision", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "decision", value, sizeof(value)));
 	assert_string_equal(value, "allow");
-	assert_true(field(r.out, "rule", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "rule", value, sizeof(value)));
 	assert_string_equal(value, "rest");
-	assert_true(field(r.out, "policy", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "policy", value, sizeof(value)));
 	assert_string_equal(value, name);
 	zgt_run_free(&r);
 
 	transfer(TWO_ETHER, tx, sizeof(tx));
 	r = cli(evaluate, tx);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "decision", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "decision", value, sizeof(value)));
 	assert_string_equal(value, "require_approval");
-	assert_true(field(r.out, "rule", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "rule", value, sizeof(value)));
 	assert_string_equal(value, "big");
 	zgt_run_free(&r);
 
@@ -342,9 +318,9 @@ policy_evaluate_decisions(void **state)
 	transfer(FOUR_ETHER, tx, sizeof(tx));
 	r = cli(evaluate, tx);
 	assert_int_equal(r.rc, 1);
-	assert_true(field(r.out, "decision", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "decision", value, sizeof(value)));
 	assert_string_equal(value, "block");
-	assert_true(field(r.out, "limit-exceeded", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "limit-exceeded", value, sizeof(value)));
 	assert_string_equal(value, "true");
 	zgt_run_free(&r);
 
@@ -416,9 +392,9 @@ txreq_approve_by_other_user(void **state)
 	const char *show[] = {"txreq", "show", id, NULL};
 	r = cli(show, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "status", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "status", value, sizeof(value)));
 	assert_string_equal(value, "pending_approval");
-	assert_true(field(r.out, "from-role", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "from-role", value, sizeof(value)));
 	assert_string_equal(value, approver_role);
 	zgt_run_free(&r);
 
@@ -430,11 +406,11 @@ txreq_approve_by_other_user(void **state)
 
 	r = zgt_cli(&as_approver, approve, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "status", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "status", value, sizeof(value)));
 	assert_string_equal(value, "signed");
-	assert_true(field(r.out, "approved-by", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "approved-by", value, sizeof(value)));
 	assert_string_equal(value, "[\"bob\"]");
-	assert_true(field(r.out, "raw-transaction", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "raw-transaction", value, sizeof(value)));
 	assert_memory_equal(value, "0x02", 4);
 	zgt_run_free(&r);
 	assert_used(name, TWO_ETHER);
@@ -443,7 +419,7 @@ txreq_approve_by_other_user(void **state)
 	const char *release[] = {"txreq", "release", id, NULL};
 	r = cli(release, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "status", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "status", value, sizeof(value)));
 	assert_string_equal(value, "released");
 	zgt_run_free(&r);
 	assert_used(name, "0");
@@ -474,7 +450,7 @@ txreq_reject_with_reason(void **state)
 	    "wrong amount", NULL};
 	r = zgt_cli(&as_approver, reject, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "status", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "status", value, sizeof(value)));
 	assert_string_equal(value, "rejected");
 	assert_non_null(strstr(r.out, "wrong amount"));
 	zgt_run_free(&r);
@@ -497,9 +473,9 @@ stop_create_and_lift(void **state)
 	    "incident drill", NULL};
 	zgt_run r = cli(create, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "id", id, sizeof(id)));
+	assert_true(zgt_output_field(r.out, "id", id, sizeof(id)));
 	assert_memory_equal(id, "stop_", 5);
-	assert_true(field(r.out, "scope", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "scope", value, sizeof(value)));
 	assert_non_null(strstr(value, key));
 	zgt_run_free(&r);
 
@@ -518,7 +494,7 @@ stop_create_and_lift(void **state)
 	transfer(ONE_ETHER, tx, sizeof(tx));
 	r = cli(evaluate, tx);
 	assert_int_equal(r.rc, 1);
-	assert_true(field(r.out, "emergency-stop", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "emergency-stop", value, sizeof(value)));
 	assert_string_equal(value, "true");
 	zgt_run_free(&r);
 
@@ -526,7 +502,7 @@ stop_create_and_lift(void **state)
 	    "drill over & done", NULL};
 	r = cli(lift, NULL);
 	assert_int_equal(r.rc, 0);
-	assert_true(field(r.out, "lift-reason", value, sizeof(value)));
+	assert_true(zgt_output_field(r.out, "lift-reason", value, sizeof(value)));
 	assert_string_equal(value, "drill over & done");
 	zgt_run_free(&r);
 

@@ -635,6 +635,27 @@ zgt_run_free(zgt_run *r)
 	r->out = r->err = NULL;
 }
 
+bool
+zgt_output_field(const char *text, const char *name, char *out, size_t outsz)
+{
+	size_t n = strlen(name);
+	for (const char *line = text; line != NULL && *line != '\0';) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		if (len > n && strncmp(line, name, n) == 0 && line[n] == ' ') {
+			const char *v = line + n + strspn(line + n, " ");
+			size_t vlen = len - (size_t)(v - line);
+			if (vlen >= outsz)
+				return false;
+			memcpy(out, v, vlen);
+			out[vlen] = '\0';
+			return true;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
 unsigned
 zgt_seed(const char *test_name)
 {

@@ -163,6 +163,14 @@ zgt_run zgt_cli_offline(const char *dir, const char *const *args,
 
 void zgt_run_free(zgt_run *r);
 
+/*
+ * Copies the value of the "NAME  VALUE" line of CLI output text whose
+ * name is name into out. Returns false if there is no such line or the
+ * value does not fit in outsz.
+ */
+bool zgt_output_field(const char *text, const char *name, char *out,
+    size_t outsz);
+
 /* Prints and returns the seed from ZG_TEST_SEED or the clock. */
 unsigned zgt_seed(const char *test_name);
 

@@ -33,7 +33,7 @@ struct zg_authz {
 	_Atomic int64_t next_sync_us;
 };
 
-/* The role every user holds by default: full control of what it owns. */
+/* The role every user has by default: full control of what it owns. */
 static const char member_role_json[] =
     "{\"name\":\"member\",\"description\":\"Create credentials, keys and "
     "tokens, and use those one owns\",\"permissions\":["

@@ -1,12 +1,12 @@
 /*
  * Authorization for the server: the permission engine (engine.h) fed
- * from the store, with the roles every principal holds by configuration
+ * from the store, with the roles every principal is given by configuration
  * and the roles an identity provider asserts.
  *
  * Every route is checked here before its handler runs, with the route's
  * resource path and action and, for objects with an owner, the owner as
  * resource.ownerId. A handler that acts on further resources (a token for
- * another user, say) asks again with zg_authz_check.
+ * another user, for example) calls zg_authz_check again.
  *
  * At the first start of a data directory (and of one made before roles
  * existed) zg_authz_open stores the built-in roles admin,
@@ -27,7 +27,7 @@ typedef struct zg_authz zg_authz;
 
 /*
  * Opens the authorizer over st. default_roles is a comma-separated list
- * of role names every principal holds without a grant ("" for none).
+ * of role names that every principal has without a grant ("" for none).
  */
 zg_err zg_authz_open(zg_store *st, const char *default_roles, zg_authz **out,
     zg_errmsg *em);
@@ -39,7 +39,7 @@ zg_authz_engine *zg_authz_engine_of(zg_authz *a, zg_errmsg *em);
 
 /*
  * Decides for principal p from client_ip. ctx may be NULL. On ZG_OK,
- * *dec says whether it is allowed; the caller turns a denial into an
+ * *dec records whether it is allowed, and the caller turns a denial into an
  * error with zg_authz_denied. Fails only when the decision cannot be
  * made (store or memory errors, a stored scope that does not parse).
  */

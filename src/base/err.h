@@ -35,7 +35,7 @@ typedef enum zg_err {
 	ZG_ERR_AUDIT_UNAVAILABLE,  /* the audit log cannot be written */
 	ZG_ERR_BAD_PASSPHRASE,     /* unseal failed: the passphrase is wrong */
 	ZG_ERR_RATE_LIMITED,       /* too many failures: locked out for a while */
-	ZG_ERR_UPSTREAM,           /* a node, HSM or key server failed to answer */
+	ZG_ERR_UPSTREAM,           /* a node, HSM or key server failed to respond */
 	ZG_ERR_BACKEND_UNAVAILABLE,/* the key backend (HSM) cannot be used now */
 	ZG_ERR_DISABLED,           /* the object exists but is switched off */
 	ZG_ERR__COUNT

@@ -48,7 +48,7 @@ bool zg_u256_to_u64(const zg_u256 *a, uint64_t *out);
 
 /*
  * Arithmetic modulo 2^256. Each returns true when the exact result did
- * not fit (a carry out of add and mul_u64, a borrow out of sub); r may
+ * not fit: a carry out of add and mul_u64, or a borrow out of sub. r may
  * alias a or b.
  */
 bool zg_u256_add(zg_u256 *r, const zg_u256 *a, const zg_u256 *b);
@@ -97,7 +97,8 @@ zg_err zg_chain_hex_decode_fixed(const char *s, const char *field,
 /*
  * Parses an address, "0x" and 40 hex digits, with zg_eth_address_parse:
  * all lower or all upper case as is, mixed case only with a valid EIP-55
- * checksum. The message tells a malformed address from a bad checksum.
+ * checksum. The message distinguishes a malformed address from a bad
+ * checksum.
  */
 zg_err zg_chain_address_parse(const char *s, const char *field,
     uint8_t out[20], zg_errmsg *em);
@@ -202,8 +203,8 @@ zg_err zg_tx_signing_hash(const zg_tx *tx, uint8_t out[32]);
 zg_err zg_tx_encode_signed(const zg_tx *tx, const uint8_t sig[64], int recid,
     zg_buf *raw, uint8_t hash[32]);
 
-/* The most the sender pays per unit of gas: gasPrice, or maxFeePerGas for
- * type 2. */
+/* Returns the maximum fee per gas the sender pays: gasPrice, or
+ * maxFeePerGas for type 2. */
 const zg_u256 *zg_tx_fee_cap(const zg_tx *tx);
 
 /* Frees what zg_tx_parse allocated and leaves tx empty. */

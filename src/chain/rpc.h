@@ -146,7 +146,7 @@ typedef struct zg_revert {
  * (0x4e487b71) or any other selector as a custom error. Empty data gives
  * ZG_SIM_REVERT_EMPTY. An Error(string) whose offset or length points
  * outside data, or a Panic without its 32-byte code, gives
- * ZG_SIM_REVERT_MALFORMED. Never fails.
+ * ZG_SIM_REVERT_MALFORMED. Has no error return: every input gets a kind.
  */
 void zg_revert_decode(const uint8_t *data, size_t len, zg_revert *out);
 

@@ -428,8 +428,8 @@ zg_tx_encode_signed(const zg_tx *tx, const uint8_t sig[64], int recid,
 		goto out;
 	if ((err = put_envelope(&out, tx, &payload)) != ZG_OK)
 		goto out;
-	/* Built apart and appended at the end so raw never holds half a
-	 * transaction. */
+	/* Built apart and appended at the end, so that raw never contains
+	 * half a transaction. */
 	if ((err = zg_buf_append(raw, out.data, out.len)) != ZG_OK)
 		goto out;
 	zg_keccak256(out.data, out.len, hash);

@@ -280,15 +280,16 @@ zg_keys_set_token_error(zg_keys *k, const char *why)
 }
 
 zg_err
-zg_keys_no_token(const zg_keys *k, zg_errmsg *em, const char *what)
+zg_keys_no_token(const zg_keys *k, bool creating, zg_errmsg *em,
+    const char *what)
 {
 	if (k->p11_error[0] != '\0')
 		return zg_fail(em, ZG_ERR_BACKEND_UNAVAILABLE, "cannot %s: the "
 		    "PKCS#11 token is unavailable (%s)", what, k->p11_error);
 	/* Asking for a backend this server does not offer is a request
-	 * error; a key that lives on a token no longer configured is an
+	 * error. A key that lives on a token no longer configured is an
 	 * outage. */
-	if (strcmp(what, "create a pkcs11 key") == 0)
+	if (creating)
 		return zg_fail(em, ZG_ERR_INVALID, "backend \"pkcs11\" is not "
 		    "available on this server: [pkcs11] module is not set; use "
 		    "\"software\"");

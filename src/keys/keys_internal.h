@@ -56,13 +56,18 @@ struct zg_keys {
 	zg_keyring *kr;
 	zg_p11 *p11;                 /* NULL when the pkcs11 backend is off */
 	/* Why the configured token could not be opened at start, or "" when
-	 * none is configured; said in every refusal of a pkcs11 key. */
+	 * none is configured. Every rejected use of a pkcs11 key quotes it. */
 	char p11_error[320];         /* as long as zg_errmsg.text */
 	zg_keys_cache cache;
 };
 
-/* Fails with ZG_ERR_BACKEND_UNAVAILABLE: no token to use, and why. */
-zg_err zg_keys_no_token(const zg_keys *k, zg_errmsg *em, const char *what);
+/*
+ * Returns the error for a pkcs11 operation without a usable token, saying
+ * why: ZG_ERR_INVALID when creating is true and no token is configured,
+ * ZG_ERR_BACKEND_UNAVAILABLE otherwise.
+ */
+zg_err zg_keys_no_token(const zg_keys *k, bool creating, zg_errmsg *em,
+    const char *what);
 
 /* Length of the private key of alg in the software backend (32 for all). */
 #define ZG_SOFT_PRIV_LEN 32

@@ -238,7 +238,7 @@ sign_token(zg_keys *k, zg_key_sign_state *s, const uint8_t *msg, size_t len,
 	zg_err err;
 
 	if (k->p11 == NULL)
-		return zg_keys_no_token(k, em, "sign with this key");
+		return zg_keys_no_token(k, false, em, "sign with this key");
 	if ((err = zg_p11_sign(k->p11, s->alg, s->blob, s->blob_len,
 	    &s->handle, msg, len, out->sig, &out->sig_len, em)) != ZG_OK)
 		return err;

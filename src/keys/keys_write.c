@@ -60,7 +60,7 @@ make_version(zg_keys *k, const zg_key *key, const uint8_t *priv,
 		uint8_t p11_id[ZG_KEY_P11_ID_LEN];
 		char label[ZG_OBJ_ID_MAX + 8];
 		if (k->p11 == NULL)
-			return zg_keys_no_token(k, em, "create a pkcs11 key");
+			return zg_keys_no_token(k, true, em, "create a pkcs11 key");
 		snprintf(label, sizeof(label), "zguard:%s/%" PRIu32, key->id,
 		    v->version);
 		if ((err = zg_p11_generate(k->p11, key->alg, label, p11_id,
@@ -374,7 +374,7 @@ zg_keys_destroy_version(zg_keys *k, const char *id, uint32_t version,
 	if ((err = store_version(k, &row, &v, true, em)) != ZG_OK)
 		goto out;
 	if (k->p11 == NULL) {
-		err = zg_keys_no_token(k, em, "delete the token object");
+		err = zg_keys_no_token(k, false, em, "delete the token object");
 		goto out;
 	}
 	err = zg_p11_destroy(k->p11, row.blob, row.blob_len, em);

@@ -164,7 +164,7 @@ tx_attrs(zg_request *req, zg_authz_context *ctx, char amount[ZG_U256_DEC_LEN],
 /*
  * Checks the route's resource and action for the principal. For an
  * object with an owner, a denial reads as "not found" unless the caller
- * owns it, so that nobody learns which ids exist by probing.
+ * owns it, so that no caller learns which ids exist by probing.
  */
 static zg_err
 authorize(zg_app *app, zg_request *req)

@@ -214,8 +214,8 @@ zg_h_cred_list(zg_app *app, zg_request *req)
 		return err;
 	if (after != NULL && !zg_cred_id_valid(after))
 		return bad_id(req, after);
-	/* "list" shows the caller's own credentials; whoever may also
-	 * "list_all" sees everyone's. */
+	/* "list" shows the caller's own credentials. A caller who may also
+	 * "list_all" sees every credential. */
 	bool all;
 	if ((err = zg_req_may(app, req, "credentials", "list_all", NULL,
 	    &all)) != ZG_OK)

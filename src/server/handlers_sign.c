@@ -476,10 +476,9 @@ zg_sign_run(zg_app *app, zg_request *req, const zg_key *key,
 		    "without policy checks", ZGF_S("request_id", req->request_id),
 		    ZGF_S("key_id", key->id));
 	if (v.action == ZG_TXACTION_REQUIRE_APPROVAL && job->approved == NULL) {
-		/* Approvers should not be asked for what could not be signed
-		 * now: a limit already used up refuses at once, as evaluate
-		 * says. The limits are checked again when the count is
-		 * reached. */
+		/* Approvers are not asked for what could not be signed now:
+		 * a limit already used up rejects at once, as evaluate does.
+		 * The limits are checked again when the count is reached. */
 		if ((err = zg_txgate_check_limits(app->st, &v, now,
 		    &req->em)) != ZG_OK)
 			goto out;

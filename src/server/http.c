@@ -444,10 +444,10 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	zg_buf_free(&req->body);
 	json_decref(req->response);
 	json_decref(req->audit_metadata);
-	/* The parts that held secrets (the Authorization header, query
+	/* The parts that contained secrets (the Authorization header, query
 	 * values, the body, JSON through the wiping allocator) are wiped
-	 * above; the rest of the request (path, ids, principal) is not
-	 * secret, so it is freed without clearing 4 KiB per request. */
+	 * above. The rest of the request (path, ids, principal) is not
+	 * secret, so it is freed without clearing about 4 KiB more. */
 	free(hr);
 	*con_cls = NULL;
 }

@@ -120,7 +120,7 @@ prepare_process(void)
  * Opens the key manager, with the PKCS#11 backend when [pkcs11] module is
  * set. A token that cannot be opened (a module that does not load, an
  * unknown label, a wrong PIN) does not stop the daemon: credentials and
- * software keys keep working, and every use of a pkcs11 key answers 503
+ * software keys keep working, and every use of a pkcs11 key gets 503
  * with the reason, which is also logged here.
  */
 static zg_err

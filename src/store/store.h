@@ -78,7 +78,7 @@ typedef struct zg_token_row {
 /*
  * A generic stored object: roles, grants, service accounts, signing keys,
  * policies and the like. Modules own their kinds and the JSON of their
- * bodies; the store only keys them by (kind, id), keeps an owner for
+ * bodies. The store only keys them by (kind, id) and keeps an owner for
  * listing, an optional binary blob (wrapped key material), and a revision
  * for optimistic concurrency: 1 on insert, one more per update.
  */
@@ -324,9 +324,9 @@ typedef struct zg_store_ops {
 	 */
 	zg_err (*obj_apply)(zg_store *st, const zg_obj_op *ops, size_t n,
 	    size_t *failed);
-	/* Adds delta (0 just reads) to a named 64-bit counter that starts
-	 * at 0, and returns the new value; used as version numbers that
-	 * processes sharing the store compare to invalidate caches. */
+	/* Adds delta (0 only reads) to a named 64-bit counter that starts
+	 * at 0 and returns the new value. Processes sharing the store compare
+	 * such counters as version numbers to invalidate their caches. */
 	zg_err (*counter_add)(zg_store *st, const char *name, int64_t delta,
 	    int64_t *value);
 } zg_store_ops;

@@ -58,7 +58,7 @@ status_fill(zg_txlimit_status *e, const txp_limit *l, const txl_usage *u,
 /*
  * Adds the status of every scope value with use in l's current window.
  * The scan also passes the records of windows that ended within the last
- * day; older ones are deleted when a new window's first reservation is
+ * day. Older ones are deleted when a new window's first reservation is
  * stored (prune_ended in limits.c).
  */
 static zg_err

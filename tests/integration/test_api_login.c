@@ -429,9 +429,11 @@ group_teardown(void **state)
 	return rc;
 }
 
-/* Creates a credential with token and checks that sub owns it: a JWT's
- * sub under the default [oidc] user_prefix "oidc:", which keeps IdP
- * subjects apart from local users; a DID token's issuer as it is. */
+/*
+ * Creates a credential with token and checks that sub owns it. A JWT's sub
+ * gets the default [oidc] user_prefix "oidc:", which keeps IdP subjects
+ * apart from local users, and a DID token's issuer is used as it is.
+ */
 static void
 check_owner(const char *token, const char *sub)
 {

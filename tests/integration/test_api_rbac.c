@@ -869,7 +869,7 @@ bad_check_resource_char(void **state)
 	    "[\"read\"]}]}", 400, "character ' ' at byte offset 3");
 }
 
-/* An unknown field inside a role names the object that holds it. */
+/* An unknown field inside a role names the object that contains it. */
 static void
 bad_nested_field_path(void **state)
 {

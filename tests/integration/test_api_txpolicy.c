@@ -324,7 +324,7 @@ approval_count_above_holders_warns(void **state)
 }
 
 /* A policy for a key id that does not exist, or with no rules, is
- * stored, with warnings that say what it will do. */
+ * stored with warnings that describe its effect. */
 static void
 policy_without_effect_warns(void **state)
 {

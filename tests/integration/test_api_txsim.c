@@ -276,7 +276,7 @@ empty_balance_blocks(void **state)
 }
 
 /* A plain transfer of ether the sender does not have reverts in the
- * node without a reason; the block says it is the balance. */
+ * node without a reason, so the block message must name the balance. */
 static void
 unfunded_transfer_names_balance(void **state)
 {

@@ -600,7 +600,7 @@ policy_file_not_json(void **state)
 	zgt_run_free(&r);
 }
 
-/* simulate-tx on a chain the server has no [rpc] endpoint for says so. */
+/* simulate-tx on a chain without an [rpc] endpoint names the setting. */
 static void
 simulate_without_endpoint(void **state)
 {

@@ -210,6 +210,15 @@ authorize(zg_app *app, zg_request *req)
 	    &dec, hide, &req->em);
 }
 
+void *
+zg_req_take_object(zg_request *req)
+{
+	void *o = req->object;
+	req->object = NULL;
+	req->object_free = NULL;
+	return o;
+}
+
 zg_err
 zg_req_may(zg_app *app, zg_request *req, const char *resource,
     const char *action, const char *owner, bool *allowed)

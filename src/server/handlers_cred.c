@@ -50,8 +50,17 @@ bad_id(zg_request *req, const char *id)
 	    "hex digits", q);
 }
 
-/* Loads the credential named by the path; the pipeline has checked that
- * the caller may act on it. */
+/* Frees a credential row that an owner reader left in a request. */
+static void
+free_cred(void *object)
+{
+	zg_cred_row_free(object);
+	free(object);
+}
+
+/* Loads the credential named by the path, from the request when the
+ * pipeline's owner reader already read it. The pipeline has checked
+ * that the caller may act on it. */
 static zg_err
 load_owned(zg_app *app, zg_request *req, zg_cred_row *c)
 {
@@ -63,6 +72,12 @@ load_owned(zg_app *app, zg_request *req, zg_cred_row *c)
 		return bad_id(req, id);
 	snprintf(req->audit_resource, sizeof(req->audit_resource),
 	    "credentials/%s", id);
+	zg_cred_row *loaded = zg_req_take_object(req);
+	if (loaded != NULL) {
+		*c = *loaded;
+		free(loaded);
+		return ZG_OK;
+	}
 	err = app->st->ops->cred_get(app->st, id, c);
 	if (err == ZG_ERR_NOT_FOUND)
 		return zg_fail(&req->em, err, "credential %s not found", id);
@@ -420,15 +435,20 @@ out:
 zg_err
 zg_owner_credential(zg_app *app, zg_request *req, char *owner)
 {
-	zg_cred_row c;
+	zg_cred_row *c;
 	zg_err err;
 	owner[0] = '\0';
 	if (!zg_cred_id_valid(req->params[0]))
 		return bad_id(req, req->params[0]);
-	if ((err = app->st->ops->cred_get(app->st, req->params[0], &c)) !=
-	    ZG_OK)
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return ZG_ERR_NOMEM;
+	if ((err = app->st->ops->cred_get(app->st, req->params[0], c)) !=
+	    ZG_OK) {
+		free(c);
 		return err;
-	snprintf(owner, ZG_USER_MAX, "%s", c.owner);
-	zg_cred_row_free(&c);
+	}
+	snprintf(owner, ZG_USER_MAX, "%s", c->owner);
+	req->object = c;
+	req->object_free = free_cred;
 	return ZG_OK;
 }

@@ -25,10 +25,18 @@ keys_of(zg_app *app, zg_request *req, zg_keys **k)
 	return ZG_OK;
 }
 
+/* Frees a key that an owner reader left in a request. */
+static void
+free_key(void *object)
+{
+	zg_key_free(object);
+	free(object);
+}
+
 zg_err
 zg_owner_key(zg_app *app, zg_request *req, char *owner)
 {
-	zg_key key;
+	zg_key *key;
 	zg_keys *k;
 	zg_err err;
 
@@ -41,10 +49,15 @@ zg_owner_key(zg_app *app, zg_request *req, char *owner)
 	}
 	if ((err = keys_of(app, req, &k)) != ZG_OK)
 		return err;
-	if ((err = zg_keys_get(k, req->params[0], &key, &req->em)) != ZG_OK)
+	if ((key = calloc(1, sizeof(*key))) == NULL)
+		return ZG_ERR_NOMEM;
+	if ((err = zg_keys_get(k, req->params[0], key, &req->em)) != ZG_OK) {
+		free(key);
 		return err;
-	snprintf(owner, ZG_USER_MAX, "%s", key.owner);
-	zg_key_free(&key);
+	}
+	snprintf(owner, ZG_USER_MAX, "%s", key->owner);
+	req->object = key;
+	req->object_free = free_key;
 	return ZG_OK;
 }
 
@@ -59,7 +72,8 @@ no_body(zg_request *req)
 	return err;
 }
 
-/* Loads the key the path names (its owner was checked by the pipeline). */
+/* Loads the key the path names, from the request when the pipeline's
+ * owner reader already read it (its owner was checked there). */
 zg_err
 zg_req_key(zg_app *app, zg_request *req, zg_key *key)
 {
@@ -70,6 +84,12 @@ zg_req_key(zg_app *app, zg_request *req, zg_key *key)
 		return err;
 	snprintf(req->audit_resource, sizeof(req->audit_resource), "keys/%s",
 	    req->params[0]);
+	zg_key *loaded = zg_req_take_object(req);
+	if (loaded != NULL) {
+		*key = *loaded;
+		free(loaded);
+		return ZG_OK;
+	}
 	err = zg_keys_get(k, req->params[0], key, &req->em);
 	if (err == ZG_ERR_NOT_FOUND)
 		zg_fail(&req->em, err, "key %s not found", req->params[0]);

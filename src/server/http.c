@@ -437,6 +437,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	zg_request *req = &hr->req;
 	zg_free_str_wiped(req->authorization);
 	zg_principal_clear(&req->principal);
+	if (req->object != NULL && req->object_free != NULL)
+		req->object_free(req->object);
 	for (size_t i = 0; i < req->nquery; i++) {
 		free(req->query[i].key);
 		zg_free_str_wiped(req->query[i].value);

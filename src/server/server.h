@@ -125,6 +125,10 @@ struct zg_request {
 	char resource_path[ZG_AUTHZ_PATTERN_MAX + 1];
 	char resource_owner[ZG_USER_MAX];
 	int64_t retry_after_s;     /* for a 429, the Retry-After header */
+	/* The object the route's owner reader loaded, handed to the handler
+	 * so that it is not read twice; freed with the request if unused. */
+	void *object;
+	void (*object_free)(void *object);
 	bool answered_denied;      /* a decision query answered "denied":
 	                              audited, and as a failure; see
 	                              ZG_ROUTE_AUDIT_DENIALS */
@@ -332,6 +336,13 @@ zg_err zg_sign_run(zg_app *app, zg_request *req, const struct zg_key *key,
 
 /* Loads the key the path names into key (freed with zg_key_free). */
 zg_err zg_req_key(zg_app *app, zg_request *req, struct zg_key *key);
+
+/*
+ * Hands the object an owner reader loaded for this request to the
+ * caller: returns it (the caller frees it as its type requires) and
+ * clears it from the request, or returns NULL when there is none.
+ */
+void *zg_req_take_object(zg_request *req);
 
 /* Owner readers for the route table. */
 zg_err zg_owner_credential(zg_app *app, zg_request *req, char *owner);
